@@ -20,7 +20,6 @@ import { emitManifest } from './emit/manifest.ts';
 import { emitSeccompProfile, validateSeccompProfile } from './emit/seccomp/emit-seccomp.ts';
 import { emitSelinuxModule } from './emit/selinux/emit-selinux.ts';
 import { emitStrip } from './emit/strip/emit-strip.ts';
-import { load as loadYaml } from 'js-yaml';
 import { SpecReporter, buildService, buildStackHead } from './model/build.ts';
 import { checkStack, type BuiltService } from './model/check-stack.ts';
 import { CONTROL_CHARS, IDENTIFIER } from './model/names.ts';
@@ -115,7 +114,12 @@ function compileStack(input: StackInput, options: CompileOptions): { stack?: Com
     diagnostics.push(diagnostic('HS3024', at(`${input.dir}/stack.md`), `the stack ${input.name} has no service specs`, 'add one <service>.md per service beside stack.md'));
   }
   if (!stackSpec || hasErrors(diagnostics)) {
-    // Still check the services that parsed, so one run reports as much as it can.
+    // Still check stack.md and the services that parsed, so one run reports as much as it can.
+    if (stackSpec) {
+      const r = new SpecReporter(stackSpec);
+      buildStackHead(stackSpec, r);
+      diagnostics.push(...r.diagnostics);
+    }
     for (const { spec, stem } of serviceSpecs) {
       const r = new SpecReporter(spec);
       buildService(spec, stem, r);
@@ -155,12 +159,12 @@ function compileStack(input: StackInput, options: CompileOptions): { stack?: Com
 
 /** Emits every artifact of a stack and checks the emitted compose file and seccomp profiles. */
 export function emitStack(model: StackModel, specDirFromOut: string, diagnostics: Diagnostic[] = []): Artifact[] {
-  const compose = emitCompose(model, { specDirFromOut });
+  const { artifact: compose, document } = emitCompose(model, { specDirFromOut });
   const artifacts: Artifact[] = [compose];
   for (const s of model.services) {
     artifacts.push(emitSeccompProfile(model.name, s), ...emitSelinuxModule(model.name, s), ...emitStrip(model, s));
   }
-  const composeProblems = validateCompose(loadYaml(compose.content));
+  const composeProblems = validateCompose(document);
   for (const p of composeProblems) {
     diagnostics.push(diagnostic('HS4001', { file: `${model.dir}/stack.md`, line: 1, column: 1 }, `generated compose.yaml is not valid: ${p}`, 'this is a bug in hardspec; please report it with the spec'));
   }

@@ -118,7 +118,7 @@ export function buildService(spec: ParsedSpec, fileStem: string, r: SpecReporter
   }).sort((a: Raw, b: Raw) => cmp(a.target, b.target));
 
   const capAdd = checkCapabilities(d.capabilities?.add ?? [], r);
-  const seccomp = buildSeccomp(d.seccomp ?? {}, r);
+  const seccomp = buildSeccomp(d.seccomp ?? {}, capAdd, r);
   const selinux = d.selinux ? buildSelinux(d.selinux, r) : undefined;
   const strip = buildStrip(d.strip ?? {}, image.name, r);
   const resources = buildResources(d.resources ?? {}, r);
@@ -193,7 +193,7 @@ function checkCapabilities(list: readonly string[], r: SpecReporter): string[] {
   return out.sort();
 }
 
-function buildSeccomp(s: Raw, r: SpecReporter): ServiceModel['seccomp'] {
+function buildSeccomp(s: Raw, capAdd: readonly string[], r: SpecReporter): ServiceModel['seccomp'] {
   const known = allSyscallNames();
   const check = (section: 'allow' | 'deny' | 'enosys') =>
     (s[section] ?? []).filter((name: string, i: number) => {
@@ -208,7 +208,7 @@ function buildSeccomp(s: Raw, r: SpecReporter): ServiceModel['seccomp'] {
     if ((s.deny ?? []).includes(name)) r.report('HS3021', `/seccomp/allow/${i}`, `${name} is both allowed and denied`, 'keep it in one of the two lists');
   });
   for (const section of ['allow', 'deny', 'enosys'] as const) dedupe(s[section] ?? [], `/seccomp/${section}`, r);
-  return resolveSeccomp({ baseline: s.baseline ?? 'none', allow, deny, enosys });
+  return resolveSeccomp({ baseline: s.baseline ?? 'none', allow, deny, enosys }, capAdd);
 }
 
 function buildSelinux(s: Raw, r: SpecReporter): ServiceModel['selinux'] {

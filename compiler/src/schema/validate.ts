@@ -17,7 +17,7 @@ let validators: Record<SpecKind, ValidateFunction> | undefined;
 /** Compiled once per process: ajv compilation costs far more than validating a spec. */
 function getValidators(): Record<SpecKind, ValidateFunction> {
   if (!validators) {
-    const ajv = new Ajv({ allErrors: true, strict: true, allowUnionTypes: true });
+    const ajv = new Ajv({ allErrors: true, strict: true, allowUnionTypes: true, verbose: true });
     ajv.addSchema(specSchema, 'spec');
     validators = {
       service: ajv.getSchema('spec#/definitions/service')!,

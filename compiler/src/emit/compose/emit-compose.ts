@@ -18,7 +18,8 @@ export interface ComposeOptions {
 /** docker-compose interpolates $VAR in every string; a literal $ must be written $$. */
 const literal = (s: string) => s.replace(/\$/g, '$$$$');
 
-export function emitCompose(stack: StackModel, options: ComposeOptions): Artifact {
+/** The compose file and the document it was written from (validated without parsing it back). */
+export function emitCompose(stack: StackModel, options: ComposeOptions): { artifact: Artifact; document: YamlValue } {
   const sources = [stack.source, ...stack.services.map((s) => s.source)];
   const doc: Record<string, YamlValue> = {
     services: Object.fromEntries(stack.services.map((s) => [s.name, composeService(s, stack, options)])),
@@ -30,7 +31,8 @@ export function emitCompose(stack: StackModel, options: ComposeOptions): Artifac
   if (stack.secrets.length) {
     doc.secrets = Object.fromEntries(stack.secrets.map((s) => [s.name, { file: `./secrets/${s.name}` }]));
   }
-  return { path: 'compose.yaml', content: generatedHeader('#', stack.name, sources) + toYaml(doc), sources };
+  const artifact = { path: 'compose.yaml', content: generatedHeader('#', stack.name, sources) + toYaml(doc), sources };
+  return { artifact, document: stripUndefined(doc) };
 }
 
 function composeService(s: ServiceModel, stack: StackModel, options: ComposeOptions): YamlValue {
@@ -57,13 +59,12 @@ function composeService(s: ServiceModel, stack: StackModel, options: ComposeOpti
     cap_add: s.capAdd.length ? [...s.capAdd] : undefined,
     security_opt: securityOpt,
     tmpfs: s.tmpfs.length ? s.tmpfs.map(tmpfsEntry) : undefined,
-    volumes: s.volumes.length ? s.volumes.map((v) => ({
-      type: v.type,
-      source: v.type === 'bind' ? joinRelative(options.specDirFromOut, v.source) : v.source,
-      target: v.target,
-      read_only: v.readOnly || undefined,
-      ...(v.type === 'bind' && v.selinux ? { bind: { selinux: v.selinux } } : {}),
-    })) : undefined,
+    // Short syntax, because only it carries the SELinux relabel flag for named volumes too.
+    volumes: s.volumes.length ? s.volumes.map((v) => {
+      const source = v.type === 'bind' ? asPath(joinRelative(options.specDirFromOut, v.source)) : v.source;
+      const mode = [v.readOnly ? 'ro' : '', v.selinux ?? ''].filter(Boolean).join(',');
+      return `${source}:${v.target}${mode ? `:${mode}` : ''}`;
+    }) : undefined,
     ports: s.ports.length ? s.ports.map((p) => `${p.hostIp.includes(':') ? `[${p.hostIp}]` : p.hostIp}:${p.host}:${p.container}/${p.protocol}`) : undefined,
     networks: s.networks.length ? [...s.networks] : undefined,
     mem_limit: s.resources.memory,
@@ -86,6 +87,12 @@ function composeService(s: ServiceModel, stack: StackModel, options: ComposeOpti
   };
 }
 
+function stripUndefined(v: YamlValue): YamlValue {
+  if (v === null || typeof v !== 'object') return v;
+  if (Array.isArray(v)) return v.map(stripUndefined);
+  return Object.fromEntries(Object.entries(v).filter(([, x]) => x !== undefined).map(([k, x]) => [k, stripUndefined(x as YamlValue)]));
+}
+
 /** Docker's --tmpfs options; noexec, nosuid and nodev unless the spec allows exec. */
 function tmpfsEntry(t: ServiceModel['tmpfs'][number]): string {
   const opts = [
@@ -98,6 +105,11 @@ function tmpfsEntry(t: ServiceModel['tmpfs'][number]): string {
     'nodev',
   ].filter(Boolean);
   return `${t.path}:${opts.join(',')}`;
+}
+
+/** In short volume syntax a source not starting with . or / would be taken for a volume name. */
+function asPath(p: string): string {
+  return p.startsWith('.') || p.startsWith('/') ? p : `./${p}`;
 }
 
 function joinRelative(base: string, rel: string): string {

@@ -70,7 +70,7 @@ export interface SeccompSpec {
  */
 export function resolveSeccomp(spec: SeccompSpec, caps: readonly string[] = []): SeccompModel {
   const baseline = spec.baseline ?? 'none';
-  const fromBaseline = baseline === 'docker-default' ? ARCHES.flatMap((arch) => dockerDefaultFor(arch, caps)) : [];
+  const fromBaseline = baseline === 'docker-default' ? dockerBaseline(caps) : [];
   const deny = new Set(spec.deny ?? []);
   const allow = sortedUnique([...fromBaseline, ...(spec.allow ?? [])].filter((n) => isKnownSyscall(n) && !deny.has(n)));
   const allowed = new Set(allow);
@@ -83,6 +83,18 @@ export function resolveSeccomp(spec: SeccompSpec, caps: readonly string[] = []):
     declaredAllow: sortedUnique(spec.allow ?? []),
     declaredDeny: sortedUnique(spec.deny ?? []),
   };
+}
+
+// Services of a stack mostly share one capability set: compute Docker's lists once per set.
+const baselineCache = new Map<string, readonly string[]>();
+function dockerBaseline(caps: readonly string[]): readonly string[] {
+  const key = [...caps].sort().join(',');
+  let names = baselineCache.get(key);
+  if (!names) {
+    names = ARCHES.flatMap((arch) => dockerDefaultFor(arch, caps));
+    baselineCache.set(key, names);
+  }
+  return names;
 }
 
 // ── Emit ──────────────────────────────────────────────────────────────────────────────────────
@@ -120,7 +132,11 @@ export function buildSeccompProfile(service: Pick<ServiceModel, 'seccomp' | 'cap
  * only with those arguments, as in Docker's default profile: without CAP_SYS_ADMIN, clone may not
  * create namespaces.
  */
+const argFilterCache = new Map<string, ReadonlyMap<string, readonly (readonly SeccompArg[])[]>>();
 function argFilters(caps: readonly string[]): ReadonlyMap<string, readonly (readonly SeccompArg[])[]> {
+  const key = [...caps].sort().join(',');
+  const cached = argFilterCache.get(key);
+  if (cached) return cached;
   const merged = new Map<string, (readonly SeccompArg[])[]>();
   for (const arch of ARCHES) {
     for (const [name, alternatives] of dockerDefaultArgFilters(arch, caps)) {
@@ -131,6 +147,7 @@ function argFilters(caps: readonly string[]): ReadonlyMap<string, readonly (read
       merged.set(name, list);
     }
   }
+  argFilterCache.set(key, merged);
   return merged;
 }
 

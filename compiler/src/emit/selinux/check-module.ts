@@ -53,15 +53,16 @@ export interface LinkOptions {
   readonly lockTimeoutSeconds?: number;
 }
 
-interface RunResult { readonly code: number; readonly stdout: string; readonly stderr: string }
+interface RunResult { readonly code: number; readonly stdout: string; readonly stderr: string; readonly ms: number }
 
 /** Runs a program without a shell; never throws for a non-zero exit. */
 function run(file: string, args: readonly string[], cwd?: string): Promise<RunResult> {
+  const started = Date.now();
   return new Promise((resolve) => {
     execFile(file, args, { cwd, env: { ...process.env, LC_ALL: 'C' }, maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) => {
       const code = error === null ? 0 : typeof error.code === 'number' ? error.code : 127;
       const extra = error !== null && typeof error.code !== 'number' ? `${error.message}\n` : '';
-      resolve({ code, stdout: String(stdout), stderr: String(stderr) + extra });
+      resolve({ code, stdout: String(stdout), stderr: String(stderr) + extra, ms: Date.now() - started });
     });
   });
 }
@@ -165,6 +166,19 @@ function acquireStoreLock(timeoutSeconds: number): Promise<{ readonly path: stri
   });
 }
 
+/**
+ * Runs `fn` holding the store lock, e.g. to look at the store while no check has modules linked.
+ * Not re-entrant: do not call buildAndLinkModules inside it.
+ */
+export async function withStoreLock<T>(fn: () => Promise<T>, timeoutSeconds = 300): Promise<T> {
+  const lock = await acquireStoreLock(timeoutSeconds);
+  try {
+    return await fn();
+  } finally {
+    await lock.release();
+  }
+}
+
 // ── The store ─────────────────────────────────────────────────────────────────────────────────
 
 interface StoreModule { readonly priority: number; readonly name: string }
@@ -194,7 +208,7 @@ export async function listStoreModules(): Promise<string> {
 async function removeAtCheckPriority(names: readonly string[], log: string[]): Promise<boolean> {
   if (names.length === 0) return true;
   const r = await run('semodule', ['-n', '-s', STORE, '-X', String(CHECK_PRIORITY), '-r', ...names]);
-  log.push(`$ semodule -n -s ${STORE} -X ${CHECK_PRIORITY} -r ${names.join(' ')}  (exit ${r.code})`, tidy(r.stderr + r.stdout));
+  log.push(`$ semodule -n -s ${STORE} -X ${CHECK_PRIORITY} -r ${names.join(' ')}  (exit ${r.code}, ${r.ms} ms)`, tidy(r.stderr + r.stdout));
   return r.code === 0;
 }
 
@@ -213,6 +227,9 @@ function tidy(text: string): string {
  */
 async function explainLinkFailure(output: string, ppByModule: ReadonlyMap<string, string>): Promise<string> {
   const notes: string[] = [];
+  for (const m of output.matchAll(/Re-declaration of (type|typeattribute|role) (\S+)\n(?:.*\n)*?Bad \S+ declaration at \S*\/modules\/\d+\/([a-z0-9_]+)\/cil:\d+/g)) {
+    notes.push(`module ${m[3]} declares the ${m[1]} "${m[2]}", which the policy or another linked module already declares. Give the service an SELinux type of its own.`);
+  }
   const seen = new Set<string>();
   for (const m of output.matchAll(/Failed to resolve (\S+) statement at \S*\/modules\/\d+\/([a-z0-9_]+)\/cil:(\d+)/g)) {
     const [, statement, module, lineText] = m;
@@ -242,7 +259,7 @@ async function containerPackage(options: LinkOptions, log: string[]): Promise<st
   if (options.containerPp !== undefined) return options.containerPp;
   const args = options.cacheDir === undefined ? [] : [options.cacheDir];
   const r = await run(CONTAINER_SCRIPT, args);
-  log.push(`$ ${CONTAINER_SCRIPT} ${args.join(' ')}  (exit ${r.code})`, tidy(r.stderr));
+  log.push(`$ ${CONTAINER_SCRIPT} ${args.join(' ')}  (exit ${r.code}, ${r.ms} ms)`, tidy(r.stderr));
   if (r.code !== 0) return undefined;
   return r.stdout.trim().split('\n').at(-1);
 }
@@ -272,10 +289,8 @@ export async function buildAndLinkModules(dir: string, modules: string[], option
 
   // 1. Compile, each module on its own so a failure names its module.
   const build = await mkdtemp(join(tmpdir(), 'hardspec-selinux-build-'));
-  const ppDir = options.ppDir ?? (await mkdtemp(join(tmpdir(), 'hardspec-selinux-pp-')));
   const ppByModule = new Map<string, string>();
   try {
-    await mkdir(ppDir, { recursive: true });
     for (const name of names) {
       for (const ext of ['te', 'fc', 'if']) {
         const from = join(dir, `${name}.${ext}`);
@@ -288,11 +303,16 @@ export async function buildAndLinkModules(dir: string, modules: string[], option
     }
     for (const name of names) {
       const r = await run('make', ['-s', '-f', DEVEL_MAKEFILE, `${name}.pp`], build);
-      log.push(`$ make -f ${DEVEL_MAKEFILE} ${name}.pp  (exit ${r.code})`, tidy(r.stdout + r.stderr));
+      log.push(`$ make -f ${DEVEL_MAKEFILE} ${name}.pp  (exit ${r.code}, ${r.ms} ms)`, tidy(r.stdout + r.stderr));
       if (r.code !== 0) {
         log.push(`module ${name} does not compile (see the m4/checkmodule output above).`);
         return done(false, []);
       }
+    }
+    // Only now, so a failed compile leaves no folder behind.
+    const ppDir = options.ppDir ?? (await mkdtemp(join(tmpdir(), 'hardspec-selinux-pp-')));
+    await mkdir(ppDir, { recursive: true });
+    for (const name of names) {
       const pp = join(ppDir, `${name}.pp`);
       await copyFile(join(build, `${name}.pp`), pp);
       ppByModule.set(name, pp);
@@ -330,7 +350,7 @@ export async function buildAndLinkModules(dir: string, modules: string[], option
     const withContainer = before.some((m) => m.name === 'container') ? [] : ['container'];
     const packages = [...(withContainer.length > 0 ? [container] : []), ...pp];
     const r = await run('semodule', ['-n', '-s', STORE, '-X', String(CHECK_PRIORITY), ...packages.flatMap((p) => ['-i', p])]);
-    log.push(`$ semodule -n -s ${STORE} -X ${CHECK_PRIORITY} -i ${packages.join(' -i ')}  (exit ${r.code})`, tidy(r.stderr + r.stdout));
+    log.push(`$ semodule -n -s ${STORE} -X ${CHECK_PRIORITY} -i ${packages.join(' -i ')}  (exit ${r.code}, ${r.ms} ms)`, tidy(r.stderr + r.stdout));
     if (r.code !== 0) {
       const why = await explainLinkFailure(r.stderr + r.stdout, ppByModule);
       log.push(why === '' ? 'linking failed (see the semodule output above).' : why);

@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# setup.sh [--yes] [--for start|test] — make this machine ready for hardspec's two commands.
+#
+# Idempotent: each step checks first and does nothing when its tool is already there. Installing
+# needs root and consent (--yes, a non-empty CI variable, or "y" at a prompt); without them it stops
+# with a message that says what is missing and how to get it.
+#   start: Docker engine + docker-compose, the debian:bookworm base image, Chromium (the browser
+#          interaction), a C compiler (hardspec's static probe)
+#   test:  the same, plus the SELinux policy tools the module-linking tests use
+#
+# Exit codes: 0 ready, 1 a step failed, 2 cannot proceed without the user.
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=scripts/lib/common.sh
+. "$here/lib/common.sh"
+LOG_PREFIX=setup
+
+purpose=start
+pass=()
+while (($# > 0)); do
+  case "$1" in
+    -y | --yes) ASSUME_YES=1; pass+=(--yes) ;;
+    --for) purpose=${2:?--for needs start or test}; shift ;;
+    -h | --help) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) die 2 "unknown argument: $1" ;;
+  esac
+  shift
+done
+[[ $purpose == start || $purpose == test ]] || die 2 "--for takes start or test, not $purpose"
+
+step() { printf '\n%s\n' "── $* ──"; }
+
+step "Docker engine"
+"$here/setup-docker.sh" "${pass[@]}"
+
+step "Base image debian:bookworm (built locally with debootstrap when no registry answers)"
+"$here/build-base-image.sh" "${pass[@]}" debian:bookworm
+
+step "Chromium (drives the form in the browser interaction)"
+if [[ -x /usr/bin/chromium ]]; then
+  say "Chromium is installed ($(/usr/bin/chromium --version 2>/dev/null || echo 'version unknown'))."
+else
+  apt_install "Chromium, for the browser interaction" chromium
+fi
+
+step "C compiler (builds hardspec's static probe)"
+if command -v gcc >/dev/null 2>&1 && [[ -f /usr/lib/x86_64-linux-gnu/crt1.o || -f /usr/lib/aarch64-linux-gnu/crt1.o ]]; then
+  say "gcc is installed ($(gcc -dumpversion))."
+else
+  apt_install "gcc, to build the static probe" gcc libc6-dev
+fi
+
+if [[ $purpose == test ]]; then
+  step "SELinux policy tools (compile and link the generated modules)"
+  "$here/install-selinux-tools.sh" "${pass[@]}"
+fi
+
+printf '\n'
+say "ready for: $purpose"
