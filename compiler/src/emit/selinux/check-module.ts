@@ -259,7 +259,7 @@ async function containerPackage(options: LinkOptions, log: string[]): Promise<st
   if (options.containerPp !== undefined) return options.containerPp;
   const args = options.cacheDir === undefined ? [] : [options.cacheDir];
   const r = await run(CONTAINER_SCRIPT, args);
-  log.push(`$ ${CONTAINER_SCRIPT} ${args.join(' ')}  (exit ${r.code}, ${r.ms} ms)`, tidy(r.stderr));
+  log.push(`$ ${[CONTAINER_SCRIPT, ...args].join(' ')}  (exit ${r.code}, ${r.ms} ms)`, tidy(r.stderr));
   if (r.code !== 0) return undefined;
   return r.stdout.trim().split('\n').at(-1);
 }
