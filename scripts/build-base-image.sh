@@ -18,8 +18,10 @@ set -euo pipefail
 
 readonly PULL_TIMEOUT=20
 
-say() { printf '%s\n' "build-base-image: $*"; }
-die() { local code=$1; shift; printf '%s\n' "build-base-image: $*" >&2; exit "$code"; }
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=scripts/lib/common.sh
+. "$here/lib/common.sh"
+LOG_PREFIX=build-base-image
 
 usage() {
   cat <<'USAGE'
@@ -33,11 +35,10 @@ pulls it, or, when no registry is reachable, builds it with debootstrap.
 USAGE
 }
 
-assume_yes=0
 image=""
 while (($# > 0)); do
   case "$1" in
-    -y | --yes) assume_yes=1 ;;
+    -y | --yes) ASSUME_YES=1 ;;
     -h | --help) usage; exit 0 ;;
     -*) usage >&2; die 2 "unknown option: $1" ;;
     *)
@@ -59,17 +60,6 @@ else
 fi
 mirror=${HARDSPEC_DEBIAN_MIRROR:-http://deb.debian.org/debian}
 
-consent() {
-  if ((assume_yes)); then say "consent given with --yes."; return 0; fi
-  if [[ -n "${CI:-}" ]]; then say "consent assumed because CI is set."; return 0; fi
-  if [[ -t 0 && -t 1 ]]; then
-    local answer=""
-    read -r -p "build-base-image: $1 [y/N] " answer || true
-    [[ "$answer" == [yY] || "$answer" == [yY][eE][sS] ]]
-    return
-  fi
-  return 1
-}
 
 if ! docker info >/dev/null 2>&1; then
   die 2 "the Docker engine does not answer. Start it first: scripts/setup-docker.sh"

@@ -16,8 +16,10 @@ set -euo pipefail
 # semodule; setools: sesearch/seinfo; zstd: to unpack selinux-policy-src (container module).
 readonly PACKAGES=(selinux-policy-dev selinux-policy-default checkpolicy semodule-utils policycoreutils setools zstd)
 
-say() { printf '%s\n' "install-selinux-tools: $*"; }
-die() { local code=$1; shift; printf '%s\n' "install-selinux-tools: $*" >&2; exit "$code"; }
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=scripts/lib/common.sh
+. "$here/lib/common.sh"
+LOG_PREFIX=install-selinux-tools
 
 usage() {
   cat <<'USAGE'
@@ -31,27 +33,15 @@ modules: selinux-policy-dev selinux-policy-default checkpolicy semodule-utils po
 USAGE
 }
 
-assume_yes=0
 while (($# > 0)); do
   case "$1" in
-    -y | --yes) assume_yes=1 ;;
+    -y | --yes) ASSUME_YES=1 ;;
     -h | --help) usage; exit 0 ;;
     *) usage >&2; die 2 "unknown argument: $1" ;;
   esac
   shift
 done
 
-consent() {
-  if ((assume_yes)); then say "consent given with --yes."; return 0; fi
-  if [[ -n "${CI:-}" ]]; then say "consent assumed because CI is set."; return 0; fi
-  if [[ -t 0 && -t 1 ]]; then
-    local answer=""
-    read -r -p "install-selinux-tools: $1 [y/N] " answer || true
-    [[ "$answer" == [yY] || "$answer" == [yY][eE][sS] ]]
-    return
-  fi
-  return 1
-}
 
 installed() {
   [[ "$(dpkg-query -W -f='${db:Status-Status}' "$1" 2>/dev/null || true)" == installed ]]

@@ -17,8 +17,10 @@ readonly PID_FILE=/run/hardspec-dockerd.pid
 readonly WAIT_SECONDS=60
 readonly PACKAGES=(docker.io docker-compose)
 
-say() { printf '%s\n' "setup-docker: $*"; }
-die() { local code=$1; shift; printf '%s\n' "setup-docker: $*" >&2; exit "$code"; }
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=scripts/lib/common.sh
+. "$here/lib/common.sh"
+LOG_PREFIX=setup-docker
 
 usage() {
   cat <<'USAGE'
@@ -33,10 +35,9 @@ starts dockerd in the background.
 USAGE
 }
 
-assume_yes=0
 while (($# > 0)); do
   case "$1" in
-    -y | --yes) assume_yes=1 ;;
+    -y | --yes) ASSUME_YES=1 ;;
     -h | --help) usage; exit 0 ;;
     *) usage >&2; die 2 "unknown argument: $1" ;;
   esac
@@ -45,18 +46,6 @@ done
 
 engine_ready() { command -v docker >/dev/null 2>&1 && docker info >/dev/null 2>&1; }
 
-# consent "question" -> 0 when the user (or CI/--yes) agreed.
-consent() {
-  if ((assume_yes)); then say "consent given with --yes."; return 0; fi
-  if [[ -n "${CI:-}" ]]; then say "consent assumed because CI is set."; return 0; fi
-  if [[ -t 0 && -t 1 ]]; then
-    local answer=""
-    read -r -p "setup-docker: $1 [y/N] " answer || true
-    [[ "$answer" == [yY] || "$answer" == [yY][eE][sS] ]]
-    return
-  fi
-  return 1
-}
 
 if engine_ready; then
   say "the Docker engine is already running ($(docker version --format 'server {{.Server.Version}}' 2>/dev/null || echo 'version unknown')); nothing to do."
