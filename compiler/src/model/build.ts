@@ -41,8 +41,9 @@ export function specSource(spec: ParsedSpec, relPath: string): SpecSource {
     path: spec.file.path,
     relPath,
     sha256: createHash('sha256').update(spec.file.bytes).digest('hex'),
-    title: spec.title,
-    sections: spec.sections,
+    // The body is split into sections on first use only (the site reads them, emitters do not).
+    get title() { return spec.title; },
+    get sections() { return spec.sections; },
     body: spec.body,
   };
 }
@@ -106,11 +107,13 @@ export function buildService(spec: ParsedSpec, fileStem: string, r: SpecReporter
   const volumes = (d.volumes ?? []).map((v: Raw, i: number) => {
     const type = v.type ?? 'volume';
     checkContainerPath(v.target, `/volumes/${i}/target`, r);
-    if (/docker\.sock$/.test(v.target) || /docker\.sock$/.test(v.source)) {
+    const dockerSocket = /docker\.sock$/.test(v.target) || /docker\.sock$/.test(v.source);
+    if (dockerSocket) {
       r.report('HS3013', `/volumes/${i}/${/docker\.sock$/.test(v.source) ? 'source' : 'target'}`, 'mounting the Docker socket is refused: it gives the container full control of the host', 'remove this mount; a service that must manage containers needs a separate, audited design');
     }
     let source: string = v.source;
-    if (type === 'bind') source = checkRelativePath(v.source, `/volumes/${i}/source`, 'bind mount source', r) ?? v.source;
+    // The socket refusal already says all there is to say about its source path.
+    if (type === 'bind' && !dockerSocket) source = checkRelativePath(v.source, `/volumes/${i}/source`, 'bind mount source', r) ?? v.source;
     else if (!IDENTIFIER.test(v.source) && !CONTROL_CHARS.test(v.source)) {
       // Undeclared volumes are reported by the stack check, which knows the declared names.
     } else if (CONTROL_CHARS.test(v.source)) r.report('HS3010', `/volumes/${i}/source`, 'the volume name holds control characters', 'use the name of a volume declared in stack.md');
@@ -382,10 +385,20 @@ function checkContainerPath(p: string, at: string, r: SpecReporter): boolean {
     return false;
   }
   if (!isNormalisedAbsolute(p)) {
-    r.report('HS3008', at, `the path ${JSON.stringify(p)} is not an absolute, normalised container path`, `write it from the root, e.g. "/${p.replace(/^\.?\/*/, '').replace(/\/+$/, '')}"`);
+    r.report('HS3008', at, `the path ${JSON.stringify(p)} is not an absolute, normalised container path`, `write it from the root without ".", ".." or "//", e.g. "${normaliseAbsolute(p)}"`);
     return false;
   }
   return true;
+}
+
+/** The absolute path `p` most likely means, for hints: "run/php/" → "/run/php", "/a/../b" → "/b". */
+function normaliseAbsolute(p: string): string {
+  const out: string[] = [];
+  for (const seg of p.split('/')) {
+    if (seg === '..') out.pop();
+    else if (seg !== '' && seg !== '.') out.push(seg);
+  }
+  return `/${out.join('/')}`;
 }
 
 /** A path relative to the stack folder that must stay inside it; returns it normalised. */

@@ -43,11 +43,12 @@ export interface ParsedSpec {
 }
 
 const processor = unified().use(remarkParse).use(remarkFrontmatter, ['yaml']);
+const bodyProcessor = unified().use(remarkParse);
 
 export function decodeSpecText(file: SourceFile): { text: string } | { diagnostic: Diagnostic } {
   const at = { file: file.path, line: 1, column: 1 };
   if (file.readError !== undefined) {
-    return { diagnostic: diagnostic('HS1001', at, `the file cannot be read: ${file.readError}`, 'check that it exists and is readable') };
+    return { diagnostic: diagnostic('HS1001', at, `the file cannot be read: ${file.readError}`, 'make it a readable file (or a link to one), or remove it from the stack folder') };
   }
   if (file.bytes.length > MAX_SPEC_BYTES) {
     return { diagnostic: diagnostic('HS1002', at, `the file is larger than the limit of ${MAX_SPEC_BYTES} bytes (256 KiB)`, 'split the reasoning into shorter sections or check that this is the right file') };
@@ -82,34 +83,58 @@ export function parseSpecFile(file: SourceFile): { spec?: ParsedSpec; diagnostic
   if (!/^---[ \t]*\n/.test(text)) {
     return { diagnostics: [diagnostic('HS1005', at(0), 'the file does not start with a "---" line, so it has no YAML frontmatter', 'put the facts between two "---" lines at the very top of the file')] };
   }
-  const tree = processor.parse(text) as Root;
+  // Only the frontmatter block goes through remark here: the body is parsed on first use (the site
+  // needs its sections, the compiler does not), which halves the cost of a compile.
+  const closing = /\n---[ \t]*(?:\n|$)/g;
+  closing.lastIndex = text.indexOf('\n');
+  const close = closing.exec(text);
+  const frontmatterEnd = close ? close.index + close[0].length : text.length;
+  const tree = processor.parse(text.slice(0, frontmatterEnd)) as Root;
   const first = tree.children[0];
-  if (!first || first.type !== 'yaml') {
+  if (!close || !first || first.type !== 'yaml') {
     return { diagnostics: [diagnostic('HS1006', at(0), 'the frontmatter opened here is never closed', 'add a line holding only "---" after the last frontmatter line')] };
   }
   const frontmatterOffset = text.indexOf('\n') + 1;
   const yamlText = first.value;
   const parsed = parseYaml(yamlText);
   if (!parsed.ok) {
+    // js-yaml marks a quoted duplicate key inside its quotes; the token starts at the quote.
+    const offset = parsed.kind === 'duplicate-key' && /["']/.test(yamlText[parsed.offset - 1] ?? '') ? parsed.offset - 1 : parsed.offset;
     const code = parsed.kind === 'duplicate-key' ? 'HS1009' : parsed.kind === 'unsupported' ? 'HS1010' : 'HS1007';
+    // js-yaml's message for a tab in the indentation does not mention the tab; say it plainly.
+    const tab = parsed.kind === 'syntax' ? /^ *\t/m.exec(yamlText) : null;
+    if (tab && tab.index <= parsed.offset) {
+      return { diagnostics: [diagnostic('HS1007', at(frontmatterOffset + tab.index + tab[0].length - 1), 'YAML syntax error: this line is indented with a tab; YAML allows only spaces', 'replace the tab with spaces')] };
+    }
+    // js-yaml reports an unclosed quote where the frontmatter ends; point at the quote instead.
+    const unclosed = parsed.kind === 'syntax' ? /end of the stream within a (double|single) quoted scalar/.exec(parsed.reason) : null;
+    if (unclosed) {
+      const quote = openingQuote(yamlText, parsed.offset, unclosed[1] === 'double' ? '"' : "'");
+      return { diagnostics: [diagnostic('HS1007', at(frontmatterOffset + quote), `YAML syntax error: this ${unclosed[1]} quote is never closed`, `add the closing ${unclosed[1] === 'double' ? '"' : "'"} at the end of the value`)] };
+    }
     const message =
-      parsed.kind === 'duplicate-key' ? 'this key is already defined in the same mapping'
+      parsed.kind === 'duplicate-key' ? `the key ${keyAt(yamlText, offset)}is already defined in the same mapping`
       : parsed.kind === 'unsupported' ? `specs do not accept ${parsed.reason}`
       : `YAML syntax error: ${parsed.reason}`;
     const hint =
       parsed.kind === 'duplicate-key' ? 'remove one of the two entries'
-      : parsed.kind === 'unsupported' ? 'write the value out in full as plain YAML'
+      : parsed.kind === 'unsupported' ? parsed.hint ?? 'write the value out in full as plain YAML'
       : 'check quotes, colons and indentation on this line and the one before';
-    return { diagnostics: [diagnostic(code, at(frontmatterOffset + parsed.offset), message, hint)] };
+    return { diagnostics: [diagnostic(code, at(frontmatterOffset + offset), message, hint)] };
   }
   if (parsed.value === null || typeof parsed.value !== 'object' || Array.isArray(parsed.value)) {
-    return { diagnostics: [diagnostic('HS1008', at(frontmatterOffset), `the frontmatter is ${parsed.value === null ? 'empty' : Array.isArray(parsed.value) ? 'a list' : 'a single value'}, not a mapping`, 'write it as "key: value" lines, starting with "hardspec: 1" and "kind: …"')] };
+    const valueStart = parsed.positions.get('')?.valueOffset ?? 0;
+    return { diagnostics: [diagnostic('HS1008', at(frontmatterOffset + valueStart), `the frontmatter is ${parsed.value === null ? 'empty' : Array.isArray(parsed.value) ? 'a list' : 'a single value'}, not a mapping`, 'write it as "key: value" lines, starting with "hardspec: 1" and "kind: …"')] };
   }
-  const bodyStart = first.position?.end.offset ?? text.length;
-  const body = text.slice(bodyStart).replace(/^\n+/, '');
-  const { title, sections } = splitSections(tree.children.slice(1), text);
+  const body = text.slice(frontmatterEnd).replace(/^\n+/, '');
+  let split: { title: string; sections: BodySection[] } | undefined;
+  const splitBody = () => (split ??= splitSections((bodyProcessor.parse(body) as Root).children, body));
   return {
-    spec: { file, text, data: parsed.value, positions: parsed.positions, frontmatterOffset, lines, body, title, sections },
+    spec: {
+      file, text, data: parsed.value, positions: parsed.positions, frontmatterOffset, lines, body,
+      get title() { return splitBody().title; },
+      get sections() { return splitBody().sections; },
+    },
     diagnostics: [],
   };
 }
@@ -147,6 +172,25 @@ function splitSections(nodes: RootContent[], text: string): { title: string; sec
   }
   close(text.length);
   return { title, sections };
+}
+
+/** The last `quote` before `end` that is not escaped (\" in double quotes), or `end`. */
+function openingQuote(yaml: string, end: number, quote: '"' | "'"): number {
+  for (let i = Math.min(end, yaml.length) - 1; i >= 0; i--) {
+    if (yaml[i] !== quote) continue;
+    let backslashes = 0;
+    while (quote === '"' && yaml[i - 1 - backslashes] === '\\') backslashes++;
+    if (backslashes % 2 === 0) return i;
+  }
+  return end;
+}
+
+/** The key written at `offset` (quoted for the message, with a trailing space), or ''. */
+function keyAt(yaml: string, offset: number): string {
+  const m = /^("(?:[^"\\\n]|\\.)*"|'(?:[^'\n]|'')*'|[^\s:#][^:\n]*?)[ \t]*:/.exec(yaml.slice(offset));
+  if (!m) return '';
+  const raw = m[1]!;
+  return `${raw.startsWith('"') || raw.startsWith("'") ? raw : JSON.stringify(raw)} `;
 }
 
 function firstInvalidUtf8(bytes: Uint8Array): number {
