@@ -3,7 +3,7 @@
  * other folder is a folder of stacks (each sub-folder with `.md` files is one). Only the `.md`
  * files directly inside a stack folder are specs: the team's Dockerfiles and code live below.
  */
-import { open, readdir, stat } from 'node:fs/promises';
+import { open, readdir, readlink, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { MAX_SPEC_BYTES, type SourceFile } from '../parse/spec-file.ts';
 import type { StackInput } from '../pipeline.ts';
@@ -43,7 +43,7 @@ export async function readStack(stackDir: string, outDir: string, cwd: string): 
     try {
       files.push({ path: displayPath(cwd, full), bytes: await readLimited(full) });
     } catch (e) {
-      files.push({ path: displayPath(cwd, full), bytes: new Uint8Array(), readError: (e as NodeJS.ErrnoException).code ?? String(e) });
+      files.push({ path: displayPath(cwd, full), bytes: new Uint8Array(), readError: await describeReadError(full, e) });
     }
   }
   const outStack = path.join(outDir, name);
@@ -71,6 +71,22 @@ async function readLimited(file: string): Promise<Uint8Array> {
   } finally {
     await handle?.close();
   }
+}
+
+/** Why a spec could not be read, in words (errno codes alone mean little to most people). */
+async function describeReadError(file: string, e: unknown): Promise<string> {
+  const code = (e as NodeJS.ErrnoException).code;
+  if (code === 'ENOENT') {
+    const target = await readlink(file).catch(() => undefined);
+    return target === undefined ? 'it no longer exists' : `it is a symbolic link to ${JSON.stringify(target)}, which does not exist`;
+  }
+  const reasons: Record<string, string> = {
+    EACCES: 'permission denied',
+    EPERM: 'permission denied',
+    ELOOP: 'it is a loop of symbolic links',
+    EISDIR: 'it is a folder, not a file',
+  };
+  return (code && reasons[code]) ?? code ?? String(e);
 }
 
 async function isFile(p: string): Promise<boolean> {

@@ -3,7 +3,8 @@
  * services, host ports and interaction ids, and overlapping mounts. Reads the built model; the
  * reporters locate each problem in the spec that holds it.
  */
-import { didYouMean } from '../diagnostics/suggest.ts';
+import { diagnostic } from '../diagnostics/diagnostic.ts';
+import { didYouMean, suggest } from '../diagnostics/suggest.ts';
 import type { SpecReporter, StackHead } from './build.ts';
 import { isSameOrBelow } from './names.ts';
 import type { Check, ServiceModel } from './types.ts';
@@ -21,38 +22,52 @@ export function checkStack(head: StackHead, headReporter: SpecReporter, services
   const serviceNames = services.map((s) => s.model.name);
   const used = { networks: new Set<string>(), volumes: new Set<string>(), secrets: new Set<string>() };
 
-  // Duplicate service names: the second file (in path order) is the one reported.
-  const firstFile = new Map<string, string>();
+  // Duplicate service names: the spec that renames itself with "service:" is the one reported
+  // (at that value); when neither does, the second file in path order (at its start: the name
+  // comes from the file name).
+  const firstOf = new Map<string, BuiltService>();
   for (const s of services) {
-    const prev = firstFile.get(s.model.name);
-    if (prev) s.reporter.report('HS3003', s.raw.service === undefined ? '' : '/service', `service "${s.model.name}" is already declared in ${prev}`, 'give each service its own name (the file name, or "service:")');
-    else firstFile.set(s.model.name, s.model.source.path);
+    const prev = firstOf.get(s.model.name);
+    if (!prev) { firstOf.set(s.model.name, s); continue; }
+    const [blamed, other] = prev.raw.service !== undefined && s.raw.service === undefined ? [prev, s] : [s, prev];
+    const message = `service "${s.model.name}" is already declared in ${other.model.source.path}`;
+    const hint = 'give each service its own name (the file name, or "service:")';
+    if (blamed.raw.service !== undefined) blamed.reporter.report('HS3003', '/service', message, hint);
+    else blamed.reporter.diagnostics.push(diagnostic('HS3003', { file: blamed.model.source.path, line: 1, column: 1 }, message, hint));
   }
 
   const ports = new Map<string, string>();
   const interactionIds = new Map<string, string>();
   head.interactions.forEach((it, i) => {
-    claimInteraction(it.id, `/interactions/${i}/id`, headReporter, interactionIds, 'stack.md');
+    claimInteraction(it.id, `/interactions/${i}/id`, headReporter, interactionIds, head.source.path);
     checkCheckServices(it.check, `/interactions/${i}/check`, headReporter, serviceNames);
   });
 
   for (const { model: s, reporter: r } of services) {
     s.networks.forEach((n) => {
       used.networks.add(n);
-      if (!networks.includes(n)) r.report('HS3005', `/networks/${indexIn(r, '/networks', n)}`, `network "${n}" is not declared in stack.md${didYouMean(n, networks)}`, `declare it under networks: in stack.md${networks.length ? ` (declared: ${networks.join(', ')})` : ''}`);
+      if (networks.includes(n)) return;
+      // The declaration this reference most likely means is not also reported as unused.
+      used.networks.add(suggest(n, networks) ?? n);
+      r.report('HS3005', `/networks/${indexIn(r, '/networks', n)}`, `network "${n}" is not declared in stack.md${didYouMean(n, networks)}`, `declare it under networks: in stack.md${networks.length ? ` (declared: ${networks.join(', ')})` : ''}`);
     });
     rawList(r, '/volumes').forEach((v, i) => {
       const vol = v as { type?: string; source: string };
       if ((vol.type ?? 'volume') !== 'volume') return;
       used.volumes.add(vol.source);
-      if (!volumes.includes(vol.source)) r.report('HS3006', `/volumes/${i}/source`, `volume "${vol.source}" is not declared in stack.md${didYouMean(vol.source, volumes)}`, 'declare it under volumes: in stack.md');
+      if (volumes.includes(vol.source)) return;
+      used.volumes.add(suggest(vol.source, volumes) ?? vol.source);
+      r.report('HS3006', `/volumes/${i}/source`, `volume "${vol.source}" is not declared in stack.md${didYouMean(vol.source, volumes)}`, 'declare it under volumes: in stack.md');
     });
     s.secrets.forEach((n) => {
       used.secrets.add(n);
-      if (!secrets.includes(n)) r.report('HS3007', `/secrets/${indexIn(r, '/secrets', n)}`, `secret "${n}" is not declared in stack.md${didYouMean(n, secrets)}`, 'declare it under secrets: in stack.md');
+      if (secrets.includes(n)) return;
+      used.secrets.add(suggest(n, secrets) ?? n);
+      r.report('HS3007', `/secrets/${indexIn(r, '/secrets', n)}`, `secret "${n}" is not declared in stack.md${didYouMean(n, secrets)}`, 'declare it under secrets: in stack.md');
     });
     s.dependsOn.forEach((n) => {
-      if (!serviceNames.includes(n) || n === s.name) r.report('HS3015', `/depends_on/${indexIn(r, '/depends_on', n)}`, n === s.name ? 'a service cannot depend on itself' : `service "${n}" does not exist in this stack${didYouMean(n, serviceNames)}`, `services: ${serviceNames.join(', ')}`);
+      const others = serviceNames.filter((x) => x !== s.name);
+      if (!serviceNames.includes(n) || n === s.name) r.report('HS3015', `/depends_on/${indexIn(r, '/depends_on', n)}`, n === s.name ? 'a service cannot depend on itself' : `service "${n}" does not exist in this stack${didYouMean(n, others)}`, others.length ? `the other services: ${others.join(', ')}` : 'the stack has no other service');
     });
     rawList(r, '/ports').forEach((p, i) => {
       const port = p as { host: number; host_ip?: string; protocol?: string };
@@ -71,7 +86,7 @@ export function checkStack(head: StackHead, headReporter: SpecReporter, services
     const mounts = [
       ...rawList(r, '/tmpfs').map((t, i) => ({ target: (t as { path: string }).path, at: `/tmpfs/${i}/path` })),
       ...rawList(r, '/volumes').map((v, i) => ({ target: (v as { target: string }).target, at: `/volumes/${i}/target` })),
-      ...s.secrets.map((n) => ({ target: `/run/secrets/${n}`, at: '/secrets' })),
+      ...s.secrets.map((n) => ({ target: `/run/secrets/${n}`, at: `/secrets/${indexIn(r, '/secrets', n)}` })),
     ];
     mounts.forEach((m, i) => {
       for (const other of mounts.slice(0, i)) {
@@ -81,7 +96,7 @@ export function checkStack(head: StackHead, headReporter: SpecReporter, services
       }
     });
     s.interactions.forEach((it, i) => {
-      claimInteraction(it.id, `/interactions/${i}/id`, r, interactionIds, s.source.relPath);
+      claimInteraction(it.id, `/interactions/${i}/id`, r, interactionIds, s.source.path);
       checkCheckServices(it.check, `/interactions/${i}/check`, r, serviceNames);
     });
   }

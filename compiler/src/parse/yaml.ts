@@ -7,7 +7,9 @@
 import {
   CORE_SCHEMA,
   EVENT_ID,
+  SCALAR_STYLE,
   constructFromEvents,
+  getScalarValue,
   parseEvents,
   type Event,
   type YAMLException,
@@ -24,7 +26,7 @@ export type PositionMap = ReadonlyMap<string, PathPosition>;
 
 export type YamlResult =
   | { ok: true; value: unknown; positions: PositionMap }
-  | { ok: false; kind: 'syntax' | 'duplicate-key' | 'unsupported'; offset: number; reason: string };
+  | { ok: false; kind: 'syntax' | 'duplicate-key' | 'unsupported'; offset: number; reason: string; hint?: string };
 
 export function escapePointer(segment: string): string {
   return segment.replace(/~/g, '~0').replace(/\//g, '~1');
@@ -37,21 +39,8 @@ export function parseYaml(source: string): YamlResult {
   } catch (e) {
     return yamlFailure(e);
   }
-  const docs = events.filter((e) => e.type === EVENT_ID.DOCUMENT).length;
-  if (docs > 1) {
-    return { ok: false, kind: 'unsupported', offset: 0, reason: 'several YAML documents in one frontmatter' };
-  }
-  for (const e of events) {
-    if (e.type === EVENT_ID.ALIAS) {
-      return { ok: false, kind: 'unsupported', offset: e.anchorStart, reason: 'YAML aliases (*name)' };
-    }
-    if ((e.type === EVENT_ID.SCALAR || e.type === EVENT_ID.MAPPING || e.type === EVENT_ID.SEQUENCE) && e.tagStart >= 0) {
-      return { ok: false, kind: 'unsupported', offset: e.tagStart, reason: `the YAML tag ${source.slice(e.tagStart, e.tagEnd)}` };
-    }
-    if ((e.type === EVENT_ID.SCALAR || e.type === EVENT_ID.MAPPING || e.type === EVENT_ID.SEQUENCE) && e.anchorStart >= 0) {
-      return { ok: false, kind: 'unsupported', offset: e.anchorStart, reason: 'YAML anchors (&name)' };
-    }
-  }
+  const unsupported = findUnsupported(events, source);
+  if (unsupported) return { ok: false, kind: 'unsupported', ...unsupported };
   let value: unknown;
   try {
     const values = constructFromEvents(events, { source, schema: CORE_SCHEMA, maxAliases: 0 } as never);
@@ -59,7 +48,33 @@ export function parseYaml(source: string): YamlResult {
   } catch (e) {
     return yamlFailure(e);
   }
-  return { ok: true, value, positions: buildPositionMap(events, source) };
+  const { map, mergeKeyOffset } = buildPositionMap(events, source);
+  if (mergeKeyOffset !== undefined) {
+    return { ok: false, kind: 'unsupported', offset: mergeKeyOffset, reason: 'YAML merge keys (<<)', hint: 'write the keys out in full instead of merging them in with <<' };
+  }
+  return { ok: true, value, positions: map };
+}
+
+/** The first YAML feature specs refuse (several documents, aliases, tags, anchors), if any. */
+function findUnsupported(events: readonly Event[], source: string): { offset: number; reason: string; hint: string } | undefined {
+  if (events.filter((e) => e.type === EVENT_ID.DOCUMENT).length > 1) {
+    // Point at the separator ("---" or "...") that starts or ends the first document.
+    const separator = /^(---|\.\.\.)(?=\s|$)/m.exec(source);
+    return { offset: separator?.index ?? 0, reason: 'several YAML documents in one frontmatter', hint: 'keep one document between the two "---" lines: remove this separator line' };
+  }
+  for (const e of events) {
+    // anchorStart is the name's first character; the token starts one before, at "*" or "&".
+    if (e.type === EVENT_ID.ALIAS) {
+      return { offset: e.anchorStart - 1, reason: 'YAML aliases (*name)', hint: 'write the value out in full where it is used' };
+    }
+    if ((e.type === EVENT_ID.SCALAR || e.type === EVENT_ID.MAPPING || e.type === EVENT_ID.SEQUENCE) && e.tagStart >= 0) {
+      return { offset: e.tagStart, reason: `the YAML tag ${source.slice(e.tagStart, e.tagEnd)}`, hint: 'remove the tag and write the value as plain YAML' };
+    }
+    if ((e.type === EVENT_ID.SCALAR || e.type === EVENT_ID.MAPPING || e.type === EVENT_ID.SEQUENCE) && e.anchorStart >= 0) {
+      return { offset: e.anchorStart - 1, reason: 'YAML anchors (&name)', hint: 'remove the anchor and write the value out in full where it is used' };
+    }
+  }
+  return undefined;
 }
 
 function yamlFailure(e: unknown): YamlResult {
@@ -79,12 +94,16 @@ interface Frame {
   pendingKey?: { name: string; offset: number };
 }
 
-function buildPositionMap(events: readonly Event[], source: string): Map<string, PathPosition> {
+function buildPositionMap(events: readonly Event[], source: string): { map: Map<string, PathPosition>; mergeKeyOffset?: number } {
   const map = new Map<string, PathPosition>();
+  let mergeKeyOffset: number | undefined;
   const stack: Frame[] = [];
 
+  // A quoted scalar's valueStart is inside its quotes; the token people see starts at the quote.
   const startOf = (e: Event): number =>
-    e.type === EVENT_ID.SCALAR ? e.valueStart : e.type === EVENT_ID.MAPPING || e.type === EVENT_ID.SEQUENCE ? e.start : 0;
+    e.type === EVENT_ID.SCALAR
+      ? e.valueStart - (e.style === SCALAR_STYLE.SINGLE_QUOTED || e.style === SCALAR_STYLE.DOUBLE_QUOTED ? 1 : 0)
+      : e.type === EVENT_ID.MAPPING || e.type === EVENT_ID.SEQUENCE ? e.start : 0;
 
   /** Called for each node event: returns the path of the node being opened, or undefined for keys. */
   const place = (e: Event): string | undefined => {
@@ -99,8 +118,11 @@ function buildPositionMap(events: readonly Event[], source: string): Map<string,
       return path;
     }
     if (!top.pendingKey) {
-      const name = e.type === EVENT_ID.SCALAR ? source.slice(e.valueStart, e.valueEnd) : '?';
-      top.pendingKey = { name: unquoteKey(name), offset: startOf(e) };
+      // The decoded key (quotes and escapes resolved), as ajv's instancePath spells it.
+      const name = e.type === EVENT_ID.SCALAR ? getScalarValue(source, e) : '?';
+      // The core schema reads << as a plain key; it is refused like the merge it looks like.
+      if (name === '<<' && e.type === EVENT_ID.SCALAR && e.style === SCALAR_STYLE.PLAIN) mergeKeyOffset ??= startOf(e);
+      top.pendingKey = { name, offset: startOf(e) };
       return undefined;
     }
     const path = `${top.path}/${escapePointer(top.pendingKey.name)}`;
@@ -132,14 +154,5 @@ function buildPositionMap(events: readonly Event[], source: string): Map<string,
         break;
     }
   }
-  return map;
-}
-
-/** Keys arrive as raw source slices; quoted keys need their quotes (and simple escapes) removed. */
-function unquoteKey(raw: string): string {
-  if (raw.startsWith('"') && raw.endsWith('"') && raw.length >= 2) {
-    try { return JSON.parse(raw) as string; } catch { return raw.slice(1, -1); }
-  }
-  if (raw.startsWith("'") && raw.endsWith("'") && raw.length >= 2) return raw.slice(1, -1).replace(/''/g, "'");
-  return raw;
+  return { map, mergeKeyOffset };
 }

@@ -8,6 +8,7 @@ import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { diagnostic, type Diagnostic, type Location } from '../diagnostics/diagnostic.ts';
 import { didYouMean } from '../diagnostics/suggest.ts';
 import type { ParsedSpec } from '../parse/spec-file.ts';
+import { escapePointer } from '../parse/yaml.ts';
 import specSchema from './spec.schema.json' with { type: 'json' };
 
 export type SpecKind = 'service' | 'stack';
@@ -29,16 +30,16 @@ function getValidators(): Record<SpecKind, ValidateFunction> {
 
 export const SPEC_SCHEMA = specSchema;
 
-/** Keys that would weaken isolation get a refusal that says why, not "unknown key". */
-const REFUSED_KEYS: Record<string, { code: 'HS3011' | 'HS3012' | 'HS3013' | 'HS3014'; why: string }> = {
-  privileged: { code: 'HS3011', why: 'hardspec never emits privileged containers' },
-  network_mode: { code: 'HS3012', why: 'hardspec never shares a host namespace (network_mode); join networks declared in stack.md instead' },
-  pid: { code: 'HS3012', why: 'hardspec never shares the host PID namespace' },
-  ipc: { code: 'HS3012', why: 'hardspec never shares the host IPC namespace' },
-  uts: { code: 'HS3012', why: 'hardspec never shares the host UTS namespace' },
-  userns_mode: { code: 'HS3012', why: 'hardspec never shares the host user namespace' },
-  security_opt: { code: 'HS3014', why: 'security options are generated from no_new_privileges, seccomp and selinux; they cannot be set by hand' },
-  devices: { code: 'HS3011', why: 'hardspec does not pass host devices into containers' },
+/** Keys that would weaken isolation get a refusal that says why and what to do, not "unknown key". */
+const REFUSED_KEYS: Record<string, { code: 'HS3011' | 'HS3012' | 'HS3013' | 'HS3014'; why: string; hint: string }> = {
+  privileged: { code: 'HS3011', why: 'hardspec never emits privileged containers', hint: 'remove it and list the few capabilities the service needs under capabilities.add' },
+  devices: { code: 'HS3011', why: 'hardspec does not pass host devices into containers', hint: 'remove it; a service that needs a host device needs a separate, audited design' },
+  network_mode: { code: 'HS3012', why: 'hardspec never shares a host namespace (network_mode)', hint: 'remove it and join networks declared in stack.md under networks:' },
+  pid: { code: 'HS3012', why: 'hardspec never shares the host PID namespace', hint: 'remove it: every service runs in its own PID namespace' },
+  ipc: { code: 'HS3012', why: 'hardspec never shares the host IPC namespace', hint: 'remove it: every service runs in its own IPC namespace' },
+  uts: { code: 'HS3012', why: 'hardspec never shares the host UTS namespace', hint: 'remove it: every service runs in its own UTS namespace' },
+  userns_mode: { code: 'HS3012', why: 'hardspec never shares the host user namespace', hint: 'remove it, so the engine\'s user-namespace remapping (if any) applies to this service too' },
+  security_opt: { code: 'HS3014', why: 'security options are generated from no_new_privileges, seccomp and selinux; they cannot be set by hand', hint: 'remove it and use no_new_privileges, seccomp and selinux instead' },
 };
 
 export function validateSpec(spec: ParsedSpec, kind: SpecKind): Diagnostic[] {
@@ -89,7 +90,7 @@ function toDiagnostic(e: ErrorObject, spec: ParsedSpec, kind: SpecKind): Diagnos
       const childPath = `${path}/${key.replace(/~/g, '~0').replace(/\//g, '~1')}`;
       const refused = path === '' && kind === 'service' ? REFUSED_KEYS[key] : undefined;
       if (refused) {
-        return diagnostic(refused.code, where(childPath, 'key'), `"${key}" is refused: ${refused.why}`, 'remove the key; see the spec reference for the hardened equivalent');
+        return diagnostic(refused.code, where(childPath, 'key'), `"${key}" is refused: ${refused.why}`, refused.hint);
       }
       const allowed = allowedKeys(e.parentSchema);
       return diagnostic('HS2001', where(childPath, 'key'), `unknown key "${key}" in ${field}${didYouMean(key, allowed)}`, allowed.length ? `allowed keys: ${allowed.join(', ')}` : '');
@@ -116,8 +117,7 @@ function toDiagnostic(e: ErrorObject, spec: ParsedSpec, kind: SpecKind): Diagnos
         return diagnostic('HS3014', where(path, 'value'), 'seccomp "unconfined" is refused: it would turn the system-call filter off', 'list the system calls the service needs under seccomp.allow');
       }
       const want = Array.isArray(e.params.type) ? e.params.type.join(' or ') : String(e.params.type);
-      const hint = want === 'string' && typeof value === 'number' ? 'quote the value, e.g. "0755", so YAML keeps it as text' : want === 'array' ? 'write a list, e.g. [a, b] or one "- item" per line' : '';
-      return diagnostic('HS2003', where(path, 'value'), `${field} must be ${article(want)}, not ${describe(value)}`, hint);
+      return diagnostic('HS2003', where(path, 'value'), `${field} must be ${article(want)}, not ${describe(value)}`, typeHint(path, want, value));
     }
     case 'enum':
       return diagnostic('HS2004', where(path, 'value'), `${field} must be one of ${(e.params.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(', ')}, not ${JSON.stringify(value)}${didYouMean(String(value), (e.params.allowedValues as unknown[]).map(String))}`);
@@ -127,9 +127,24 @@ function toDiagnostic(e: ErrorObject, spec: ParsedSpec, kind: SpecKind): Diagnos
     case 'maxProperties':
       if (/\/check$|\/(write|read)$/.test(path)) {
         const names = Object.keys((e.parentSchema as { properties?: object }).properties ?? {});
-        return diagnostic('HS2004', where(path, e.keyword === 'minProperties' ? 'key' : 'value'), `${field} must hold exactly one check`, `one of: ${names.join(', ')}`);
+        const given = Object.keys((value ?? {}) as object);
+        // Too many: point at the second check, the first one that is too many.
+        const at = e.keyword === 'minProperties' ? where(path, 'key') : where(`${path}/${escapePointer(given[1] ?? '')}`, 'key');
+        const what = given.length ? `holds ${given.length} checks (${given.join(', ')}); it must hold exactly one` : 'holds no check; it must hold exactly one';
+        return diagnostic('HS2004', at, `${field} ${what}`, `one of: ${names.join(', ')}`);
       }
       return diagnostic('HS2004', where(path, 'value'), `${field} ${e.message ?? 'is invalid'}`);
+    case 'minimum':
+    case 'maximum':
+    case 'exclusiveMinimum':
+    case 'exclusiveMaximum': {
+      const words = { minimum: 'at least', maximum: 'at most', exclusiveMinimum: 'more than', exclusiveMaximum: 'less than' } as const;
+      return diagnostic('HS2004', where(path, 'value'), `${field} must be ${words[e.keyword]} ${String(e.params.limit)}, not ${String(value)}`);
+    }
+    case 'minItems':
+      return diagnostic('HS2004', where(path, 'value'), `${field} must hold at least ${String(e.params.limit)} item${e.params.limit === 1 ? '' : 's'}`, 'add the missing items, or leave the key out');
+    case 'maxLength':
+      return diagnostic('HS2004', where(path, 'value'), `${field} is longer than ${String(e.params.limit)} characters`, 'shorten it');
     case 'anyOf':
       return diagnostic('HS2004', where(path, 'value'), `${field} is not valid: ${describeAnyOf(e.parentSchema)}`);
     default:
@@ -199,6 +214,18 @@ function patternHint(path: string, pattern: string): string {
   if (/interval|timeout|start_period/.test(path)) return 'write a duration such as 500ms, 10s or 2m';
   if (/errno/.test(path)) return 'write an errno name such as EPERM or EROFS';
   return `it must match ${pattern}`;
+}
+
+function typeHint(path: string, want: string, value: unknown): string {
+  if (want === 'array') return 'write a list, e.g. [a, b] or one "- item" per line';
+  if (want === 'boolean' && typeof value === 'string') return 'write true or false, without quotes';
+  if ((want === 'integer' || want === 'number') && typeof value === 'string' && value.trim() !== '' && !Number.isNaN(Number(value))) return 'write the number without quotes';
+  if (want === 'string' && typeof value === 'number') {
+    if (/interval|timeout|start_period/.test(path)) return 'write a duration with its unit, such as 10s or 500ms';
+    if (/\/mode$/.test(path)) return 'quote an octal mode, e.g. "0755", so YAML keeps its leading zero';
+    return `quote the value, e.g. "${String(value)}", so YAML keeps it as text`;
+  }
+  return '';
 }
 
 function hintForMissing(key: string): string {

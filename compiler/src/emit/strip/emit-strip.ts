@@ -19,7 +19,8 @@ export function emitStrip(stack: StackModel, s: ServiceModel): Artifact[] {
     ['-t', s.strip.target],
     ...s.strip.packages.map((p) => ['-p', p]),
     ...s.strip.files.map((f) => ['-f', f]),
-    ...s.ports.map((p) => ['-x', String(p.container)]),
+    // A container port published on two host addresses is still one port to expose.
+    ...containerPorts(s).map((p) => ['-x', String(p)]),
   ];
   const script = [
     '#!/bin/sh',
@@ -34,11 +35,15 @@ export function emitStrip(stack: StackModel, s: ServiceModel): Artifact[] {
     target: s.strip.target,
     packages: s.strip.packages,
     files: s.strip.files,
-    ports: [...new Set(s.ports.map((p) => p.container))].sort((a, b) => a - b),
+    ports: containerPorts(s),
     user: `${s.user.uid}:${s.user.gid}`,
   };
   return [
     { path: `strip/${s.name}.strip-cmd`, content: script, sources },
     { path: `strip/${s.name}.json`, content: `${JSON.stringify(json, null, 2)}\n`, sources },
   ];
+}
+
+function containerPorts(s: ServiceModel): number[] {
+  return [...new Set(s.ports.map((p) => p.container))].sort((a, b) => a - b);
 }
