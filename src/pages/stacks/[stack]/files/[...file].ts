@@ -1,0 +1,21 @@
+/**
+ * Copies of what the site offers for download, at their path inside generated/<stack>/: every
+ * artifact as the specs compile now, and the evidence file with the screenshots it names.
+ */
+import type { APIRoute, GetStaticPaths } from 'astro';
+import { siteData } from '../../../../lib/site.ts';
+
+export const getStaticPaths = (async () => {
+  const paths: { params: { stack: string; file: string }; props: { body: string | Uint8Array } }[] = [];
+  for (const s of (await siteData()).stacks) {
+    for (const a of s.artifacts) paths.push({ params: { stack: s.name, file: a.path }, props: { body: a.content } });
+    if (s.evidenceText !== undefined) paths.push({ params: { stack: s.name, file: 'evidence/latest.json' }, props: { body: s.evidenceText } });
+    for (const [rel, bytes] of s.screenshots) paths.push({ params: { stack: s.name, file: `evidence/${rel}` }, props: { body: bytes } });
+  }
+  return paths;
+}) satisfies GetStaticPaths;
+
+export const GET: APIRoute = ({ props }) => {
+  const { body } = props as { body: string | Uint8Array };
+  return new Response(typeof body === 'string' ? body : new Uint8Array(body));
+};
