@@ -3,7 +3,8 @@
 #   1. gets the machine ready (Docker engine, base image, Chromium, C compiler: scripts/setup.sh)
 #   2. compiles specs/ into generated/ (hardspec compile)
 #   3. verifies the guestbook on the real Docker engine (hardspec verify guestbook)
-# and prints where the artifacts and the evidence are.
+#   4. builds the evidence site into dist/ (also when an interaction failed: the site shows it)
+# and prints where the artifacts, the evidence and the site are.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 cd "$here/.."
@@ -20,6 +21,11 @@ status=0
 node bin/hardspec.js verify guestbook || status=$?
 
 echo
+echo "── Building the evidence site into dist/ ──"
+npm run --silent site || { [[ $status -eq 0 ]] && status=1; }
+
+echo
 echo "Artifacts: generated/guestbook/ (compose.yaml, seccomp/, selinux/, strip/, manifest.json)"
 echo "Evidence:  generated/guestbook/evidence/latest.json (screenshots in generated/guestbook/evidence/screenshots/)"
+echo "Site:      dist/ — run npm run preview, then open http://127.0.0.1:4321/"
 exit "$status"

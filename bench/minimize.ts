@@ -1,0 +1,92 @@
+/**
+ * `npm run bench:minimize`: on the guestbook, for each service, the container runs and wall time
+ * of `--strategy linear` (one item removed per run, whole stack restarted, as by hand), of the
+ * default (record, prove, confirm) and of `--minimal` (plus group testing and the proof of
+ * 1-minimality), their ratios, and the allowlist sizes against Docker's default profile.
+ *
+ *   npm run bench:minimize -- [--services web,php,db] [--strategies default,minimal,linear] [--seed N]
+ *
+ * Needs root, the Docker engine, bpftrace and Chromium. Not part of CI: linear alone takes about an
+ * hour per service. Each measurement is appended to bench/results/minimize-<date>.txt as it ends,
+ * and the reports are kept in bench/results/minimize-<date>/<strategy>/.
+ */
+import { cpus, hostname, release, totalmem } from 'node:os';
+import { appendFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { runMain } from '../compiler/src/cli/main.ts';
+import { dockerDefaultUnconditional } from '../compiler/src/emit/seccomp/docker-default.ts';
+import { formatDuration } from '../compiler/src/minimize/report.ts';
+
+const REPO = fileURLToPath(new URL('..', import.meta.url));
+type Strategy = 'default' | 'minimal' | 'linear';
+
+function arg(name: string, fallback: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 && process.argv[i + 1] ? process.argv[i + 1]! : fallback;
+}
+
+const services = arg('services', 'web,php,db').split(',');
+const strategies = arg('strategies', 'default,minimal,linear').split(',') as Strategy[];
+const seed = arg('seed', '1');
+const date = new Date().toISOString().slice(0, 10);
+const resultsDir = path.join(REPO, 'bench/results');
+const outFile = path.join(resultsDir, `minimize-${date}.txt`);
+const reportsDir = path.join(resultsDir, `minimize-${date}`);
+mkdirSync(reportsDir, { recursive: true });
+
+const say = (line: string) => { process.stdout.write(`${line}\n`); appendFileSync(outFile, `${line}\n`); };
+
+interface Measured { runs: number; wallMs: number; size: number; oneMinimal: boolean; confirmed: string; result: string[] }
+const measured = new Map<string, Measured>();
+
+async function measure(service: string, strategy: Strategy): Promise<Measured | undefined> {
+  const out = path.join(reportsDir, strategy);
+  const args = ['minimize', 'guestbook', '--service', service, '--what', 'syscalls', '--seed', seed, '--out', out,
+    ...(strategy === 'linear' ? ['--strategy', 'linear'] : []), ...(strategy === 'minimal' ? ['--minimal'] : [])];
+  let log = '';
+  const write = (s: string) => { log += s; return true; };
+  const started = Date.now();
+  const code = await runMain(args, { stdout: { write }, stderr: { write }, cwd: REPO, env: { ...process.env, NO_COLOR: '1' } });
+  const wall = Date.now() - started;
+  writeFileSync(path.join(out, `${service}.log`), log);
+  let report: Record<string, any>;
+  try {
+    report = JSON.parse(readFileSync(path.join(out, 'guestbook/minimize', `${service}-syscalls.json`), 'utf8'));
+  } catch {
+    say(`  ${service} ${strategy}: no report (exit ${code}); see ${path.relative(REPO, path.join(out, `${service}.log`))}`);
+    return undefined;
+  }
+  const m: Measured = {
+    runs: report.runs.total, wallMs: report.wallMs, size: report.result.size, oneMinimal: report.result.oneMinimal,
+    confirmed: `${report.confirmation.passed}/${report.confirmation.runs}`, result: report.result.items,
+  };
+  say(`  ${service.padEnd(4)} ${strategy.padEnd(8)} runs ${String(m.runs).padStart(4)}  wall ${formatDuration(m.wallMs).padStart(7)} (command ${formatDuration(wall)})  size ${String(m.size).padStart(3)}  1-minimal ${m.oneMinimal ? 'proven' : 'no'}  confirmed ${m.confirmed}  exit ${code}`);
+  return m;
+}
+
+say(`# hardspec bench:minimize — ${new Date().toISOString()}`);
+say(`# machine: ${hostname()}, ${cpus().length} × ${cpus()[0]?.model ?? '?'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Linux ${release()}`);
+say(`# Docker's default profile: ${dockerDefaultUnconditional().length} names in its unconditional group; seed ${seed}`);
+say(`# services ${services.join(', ')}; strategies ${strategies.join(', ')}`);
+for (const strategy of strategies) {
+  for (const service of services) {
+    const m = await measure(service, strategy);
+    if (m) measured.set(`${service}/${strategy}`, m);
+  }
+}
+say('');
+say('# ratios (linear ÷ other): runs, wall time; allowlist sizes');
+for (const service of services) {
+  const lin = measured.get(`${service}/linear`);
+  const def = measured.get(`${service}/default`);
+  const min = measured.get(`${service}/minimal`);
+  const ratio = (a?: number, b?: number) => (a && b ? `${(a / b).toFixed(1)}×` : 'n/a');
+  say(`  ${service.padEnd(4)} default: runs ${ratio(lin?.runs, def?.runs)}, wall ${ratio(lin?.wallMs, def?.wallMs)}; minimal: runs ${ratio(lin?.runs, min?.runs)}, wall ${ratio(lin?.wallMs, min?.wallMs)}; sizes linear ${lin?.size ?? 'n/a'}, default ${def?.size ?? 'n/a'}, minimal ${min?.size ?? 'n/a'} (minimal − linear ${lin && min ? min.size - lin.size : 'n/a'})`);
+  if (lin && min) {
+    const onlyMin = min.result.filter((x) => !lin.result.includes(x));
+    const onlyLin = lin.result.filter((x) => !min.result.includes(x));
+    say(`       only in minimal: ${onlyMin.join(' ') || '-'}; only in linear: ${onlyLin.join(' ') || '-'}`);
+  }
+}
+say(`# results: ${path.relative(REPO, outFile)}; reports: ${path.relative(REPO, reportsDir)}/`);
