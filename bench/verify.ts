@@ -71,8 +71,8 @@ const padL = (t: string, n: number) => (t.length >= n ? t : ' '.repeat(n - t.len
 
 function table(runs: readonly Measured[]): string {
   const w = 12;
-  const head = `${pad('phase', 34)}${runs.map((r) => padL(r.label, w)).join('')}`;
-  const row = (name: string, f: (m: Measured) => string) => `${pad(name, 34)}${runs.map((r) => padL(f(r), w)).join('')}`;
+  const head = `${pad('phase', 40)}${runs.map((r) => padL(r.label, w)).join('')}`;
+  const row = (name: string, f: (m: Measured) => string) => `${pad(name, 40)}${runs.map((r) => padL(f(r), w)).join('')}`;
   const lines = [
     head,
     row('build (base + compose build)', (m) => s(m.evidence.timings.buildMs)),
@@ -82,7 +82,7 @@ function table(runs: readonly Measured[]): string {
     row('total (wall, incl. compile+preflight)', (m) => s(m.wallMs)),
     row('result', (m) => `${m.evidence.result}`),
     '',
-    `${pad('interaction', 34)}${runs.map((r) => padL(r.label, w)).join('')}`,
+    `${pad('interaction', 40)}${runs.map((r) => padL(r.label, w)).join('')}`,
   ];
   const ids = runs[0]?.evidence.interactions.map((i) => i.id) ?? [];
   for (const id of ids) {
