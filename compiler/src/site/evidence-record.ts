@@ -5,31 +5,17 @@
  * results as if they were whole.
  */
 import { Ajv, type ValidateFunction } from 'ajv';
-import type { Method } from '../verify/checks/types.ts';
+import type { InteractionResult } from '../verify/runner.ts';
 import evidenceSchema from '../verify/evidence.schema.json' with { type: 'json' };
 
 export type InteractionStatus = 'passed' | 'failed' | 'not-verifiable' | 'skipped';
 export const INTERACTION_STATUSES: readonly InteractionStatus[] = ['passed', 'failed', 'not-verifiable', 'skipped'];
 
-/** One interaction's result, as evidence.schema.json defines it. */
-export interface InteractionEvidence {
-  readonly id: string;
-  readonly description: string;
-  readonly reason: string;
-  readonly service: string | null;
-  readonly origin: 'spec' | 'automatic';
-  readonly purpose: 'functional' | 'security';
-  readonly kind: string;
-  readonly status: InteractionStatus;
-  readonly durationMs: number;
-  readonly method: readonly Method[];
-  readonly observed: Readonly<Record<string, unknown>>;
-  readonly problems?: readonly string[];
-  /** Relative to the evidence folder: "screenshots/<id>.png". */
-  readonly screenshot?: string;
-  /** On failure, by service: the last lines of its output. */
-  readonly logTail?: Readonly<Record<string, string>>;
-}
+/**
+ * One interaction's result as evidence.schema.json writes it: the verifier's own result type, with
+ * `service` null (not absent) for stack-wide checks.
+ */
+export type InteractionEvidence = Omit<InteractionResult, 'service'> & { readonly service: string | null };
 
 export interface HashedFile {
   readonly path: string;
