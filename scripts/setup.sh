@@ -6,7 +6,8 @@
 # with a message that says what is missing and how to get it.
 #   start: Docker engine + docker-compose, the debian:bookworm base image, Chromium (the browser
 #          interaction), a C compiler (hardspec's static probe)
-#   test:  the same, plus the SELinux policy tools the module-linking tests use
+#   test:  the same, plus the SELinux policy tools the module-linking tests use, and bpftrace
+#          (records a container's system calls for hardspec minimize)
 #
 # Exit codes: 0 ready, 1 a step failed, 2 cannot proceed without the user.
 set -euo pipefail
@@ -27,7 +28,7 @@ while (($# > 0)); do
   esac
   shift
 done
-[[ $purpose == start || $purpose == test ]] || die 2 "--for takes start or test, not $purpose"
+[[ $purpose == start || $purpose == test || $purpose == minimize ]] || die 2 "--for takes start, test or minimize, not $purpose"
 
 step() { printf '\n%s\n' "── $* ──"; }
 
@@ -54,6 +55,22 @@ fi
 if [[ $purpose == test ]]; then
   step "SELinux policy tools (compile and link the generated modules)"
   "$here/install-selinux-tools.sh" "${pass[@]}"
+fi
+
+if [[ $purpose == test || $purpose == minimize ]]; then
+  step "bpftrace (records a container's system calls for hardspec minimize)"
+  if command -v bpftrace >/dev/null 2>&1; then
+    say "bpftrace is installed ($(bpftrace --version 2>/dev/null || echo 'version unknown'))."
+  else
+    apt_install "bpftrace, to record system calls with eBPF" bpftrace
+  fi
+  if [[ ! -d /sys/kernel/tracing/events ]] && ((EUID == 0)); then
+    if mount -t tracefs nodev /sys/kernel/tracing 2>/dev/null; then
+      say "mounted tracefs on /sys/kernel/tracing."
+    else
+      say "could not mount tracefs; hardspec minimize will fall back or explain."
+    fi
+  fi
 fi
 
 printf '\n'
