@@ -11,7 +11,8 @@
  * and the reports are kept in bench/results/minimize-<date>/<strategy>/.
  */
 import { cpus, hostname, release, totalmem } from 'node:os';
-import { appendFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, cpSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runMain } from '../compiler/src/cli/main.ts';
@@ -35,6 +36,15 @@ const outFile = path.join(resultsDir, `minimize-${date}.txt`);
 const reportsDir = path.join(resultsDir, `minimize-${date}`);
 mkdirSync(reportsDir, { recursive: true });
 
+// Every strategy starts from the same over-permissive spec: Docker's default list (without ptrace
+// and personality, as the guestbook's first version had), in a copy of the specs.
+const specs = mkdtempSync(path.join(tmpdir(), 'hardspec-bench-minimize-'));
+cpSync(path.join(REPO, 'specs/guestbook'), path.join(specs, 'guestbook'), { recursive: true });
+for (const s of services) {
+  const file = path.join(specs, 'guestbook', `${s}.md`);
+  writeFileSync(file, readFileSync(file, 'utf8').replace(/^seccomp:\n(?: {2}.*\n)+/m, 'seccomp:\n  baseline: docker-default\n  deny: [ptrace, personality]\n'));
+}
+
 const say = (line: string) => { process.stdout.write(`${line}\n`); appendFileSync(outFile, `${line}\n`); };
 
 interface Measured { runs: number; wallMs: number; size: number; oneMinimal: boolean; confirmed: string; result: string[] }
@@ -42,7 +52,7 @@ const measured = new Map<string, Measured>();
 
 async function measure(service: string, strategy: Strategy): Promise<Measured | undefined> {
   const out = path.join(reportsDir, strategy);
-  const args = ['minimize', 'guestbook', '--service', service, '--what', 'syscalls', '--seed', seed, '--out', out,
+  const args = ['minimize', 'guestbook', '--specs', specs, '--service', service, '--what', 'syscalls', '--seed', seed, '--out', out,
     ...(strategy === 'linear' ? ['--strategy', 'linear'] : []), ...(strategy === 'minimal' ? ['--minimal'] : [])];
   let log = '';
   const write = (s: string) => { log += s; return true; };
@@ -50,6 +60,8 @@ async function measure(service: string, strategy: Strategy): Promise<Measured | 
   const code = await runMain(args, { stdout: { write }, stderr: { write }, cwd: REPO, env: { ...process.env, NO_COLOR: '1' } });
   const wall = Date.now() - started;
   writeFileSync(path.join(out, `${service}.log`), log);
+  // Ctrl-C reaches the running minimize (which tears its stack down): stop the whole bench then.
+  if (code === 130 || code === 143) { say(`  interrupted (exit ${code}): stopping the bench`); process.exit(code); }
   let report: Record<string, any>;
   try {
     report = JSON.parse(readFileSync(path.join(out, 'guestbook/minimize', `${service}-syscalls.json`), 'utf8'));
@@ -68,7 +80,8 @@ async function measure(service: string, strategy: Strategy): Promise<Measured | 
 say(`# hardspec bench:minimize — ${new Date().toISOString()}`);
 say(`# machine: ${hostname()}, ${cpus().length} × ${cpus()[0]?.model ?? '?'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Linux ${release()}`);
 say(`# Docker's default profile: ${dockerDefaultUnconditional().length} names in its unconditional group; seed ${seed}`);
-say(`# services ${services.join(', ')}; strategies ${strategies.join(', ')}`);
+say(`# services ${services.join(', ')}; strategies ${strategies.join(', ')}; start: docker-default without ptrace, personality`);
+say('# linear restarts the whole stack per run (as by hand); default and minimal restart the service under test (and its dependents)');
 for (const strategy of strategies) {
   for (const service of services) {
     const m = await measure(service, strategy);

@@ -1,0 +1,263 @@
+/**
+ * `hardspec minimize`: the smallest seccomp allowlist or capability set of one service that
+ * still passes the stack's functional interactions, found with the verifier as the oracle.
+ *
+ *   1. compile   the stack in memory (specs with errors stop here)                     (exit 1)
+ *   2. preflight engine, compose, recorder (bpftrace), images, leftovers, free ports    (exit 2)
+ *   3. search    record → prove → (--minimal) reduce + 1-minimality → confirm ×3 (minimize.ts)
+ *   4. report    generated/<stack>/minimize/<service>-<what>.json and a summary
+ *   5. spec      --write edits the spec's frontmatter and recompiles; else a diff is printed
+ *
+ * Exit codes: 0 the set was found and confirmed, 1 not confirmed / flaky / stopped early, 2
+ * usage or environment errors, 130 interrupted.
+ */
+import { existsSync, statSync } from 'node:fs';
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { parseArgs } from '../cli/args.ts';
+import { compileFromDisk } from '../cli/compile-command.ts';
+import { EXIT, useColor, type CliIo } from '../cli/io.ts';
+import { formatDiagnostic, formatSummary as formatDiagnosticSummary } from '../diagnostics/report.ts';
+import { dockerDefaultUnconditional } from '../emit/seccomp/docker-default.ts';
+import { findStackDirs, UsageError } from '../io/read-specs.ts';
+import { writeStacks } from '../io/write-artifacts.ts';
+import { COMPILER_VERSION } from '../version.ts';
+import { describeVariant } from '../verify/compose-cli.ts';
+import { EnvironmentError, nodeArch } from '../verify/docker.ts';
+import { buildImages, ensureBaseImages } from '../verify/images.ts';
+import { checkPortsFree, Interrupted, removeLeftovers, trapSignals, type SignalSource } from '../verify/lifecycle.ts';
+import { runArtifacts, type What } from './candidate.ts';
+import { DockerBackend, seccompArch, syscallUniverse } from './docker-backend.ts';
+import { capabilityStart, DEFAULT_KEEP_SYSCALLS, minimize, type Strategy } from './minimize.ts';
+import { progressLine } from './progress.ts';
+import { detectRecorder } from './record/recorder.ts';
+import { buildReport, formatSummary, validateReport } from './report.ts';
+import { functionalInteractions, StackSession } from './stack-session.ts';
+import { applySpecChange, unifiedDiff } from './write-spec.ts';
+
+export const MINIMIZE_HELP = `Usage: hardspec minimize STACK --service NAME --what caps|syscalls [--strategy record|linear]
+                         [--minimal] [--seed N] [--write] [--specs DIR] [--out DIR] [--json] [--no-build]
+
+Finds the smallest seccomp allowlist (--what syscalls) or capability set (--what caps) of one
+service that still passes the stack's functional interactions, using the verifier as the oracle,
+and proves it with three confirmation runs. Needs root and the local Docker engine.
+
+  STACK             a stack name under the specs folder, or a stack folder
+  --service NAME    the service to minimise
+  --what KIND       syscalls or caps
+  --strategy S      record (default): trace one run with eBPF (bpftrace), prove the recorded set,
+                    add back what is missing by group testing;
+                    linear: remove one item per run from the spec's set (the manual method)
+  --minimal         also remove what is recorded but not needed and prove 1-minimality
+                    (removing any single remaining item makes an interaction fail)
+  --seed N          order of the items (runs are the same for the same seed)   [default: 1]
+  --write           write the result into the spec's frontmatter and recompile
+                    (without it, the change is printed as a diff)
+  --confirm N       confirmation runs of the final set                         [default: 3]
+  --keep LIST       items every candidate holds and the search never removes, comma-separated,
+                    or none                [default for syscalls: restart_syscall,rt_sigreturn]
+  --restart WHAT    what each run restarts: service (the service under test and what depends
+                    on it) or stack (everything, as by hand)  [default: stack for linear, else service]
+  --specs DIR       the folder of stacks                                       [default: specs]
+  --out DIR         where generated/<stack>/ is                                [default: generated]
+  --json            print the report JSON on stdout (progress goes to stderr)
+  --no-build        do not rebuild images that exist (missing ones are still built)
+  --help            show this help
+
+The report goes to <out>/<stack>/minimize/<service>-<what>.json.
+Exit codes: 0 found and confirmed, 1 not confirmed, flaky or stopped early, 2 usage or environment
+errors, 130 interrupted.
+`;
+
+interface Options {
+  readonly stack: string;
+  readonly service: string;
+  readonly what: What;
+  readonly strategy: Strategy;
+  readonly minimal: boolean;
+  readonly seed: number;
+  readonly write: boolean;
+  readonly confirm: number;
+  readonly restart?: 'service' | 'stack';
+  readonly keep?: readonly string[];
+  readonly specs: string;
+  readonly out: string;
+  readonly json: boolean;
+  readonly noBuild: boolean;
+}
+
+function parseMinimizeArgs(argv: readonly string[]): Options | 'help' {
+  const { flags, positionals } = parseArgs(argv, {
+    service: { type: 'string' }, what: { type: 'string' }, strategy: { type: 'string' }, minimal: { type: 'boolean' },
+    seed: { type: 'string' }, write: { type: 'boolean' }, confirm: { type: 'string' }, restart: { type: 'string' }, keep: { type: 'string' }, specs: { type: 'string' }, out: { type: 'string' },
+    json: { type: 'boolean' }, 'no-build': { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+  });
+  if (flags.help) return 'help';
+  if (positionals.length !== 1) throw new UsageError(positionals.length ? `expected one STACK, got ${positionals.length}` : 'name the STACK to minimise');
+  const service = flags.service as string | undefined;
+  if (!service) throw new UsageError('--service NAME is required');
+  const what = flags.what as string | undefined;
+  if (what !== 'syscalls' && what !== 'caps') throw new UsageError('--what must be syscalls or caps');
+  const strategy = (flags.strategy as string | undefined) ?? 'record';
+  if (strategy !== 'record' && strategy !== 'linear') throw new UsageError('--strategy must be record or linear');
+  const seed = Number((flags.seed as string | undefined) ?? '1');
+  if (!Number.isInteger(seed) || seed < 0) throw new UsageError('--seed must be a whole number ≥ 0');
+  const confirm = Number((flags.confirm as string | undefined) ?? '3');
+  if (!Number.isInteger(confirm) || confirm < 1 || confirm > 20) throw new UsageError('--confirm must be between 1 and 20');
+  const restart = flags.restart as string | undefined;
+  if (restart !== undefined && restart !== 'service' && restart !== 'stack') throw new UsageError('--restart must be service or stack');
+  const keep = flags.keep === undefined ? undefined : (flags.keep as string) === 'none' ? [] : (flags.keep as string).split(',').map((x) => x.trim()).filter(Boolean);
+  return {
+    ...(restart ? { restart } : {}),
+    ...(keep ? { keep } : {}),
+    stack: positionals[0]!, service, what, strategy, minimal: Boolean(flags.minimal), seed, write: Boolean(flags.write), confirm,
+    specs: (flags.specs as string | undefined) ?? 'specs', out: (flags.out as string | undefined) ?? 'generated', json: Boolean(flags.json), noBuild: Boolean(flags['no-build']),
+  };
+}
+
+const isStackDir = (p: string) => existsSync(path.join(p, 'stack.md')) && statSync(p).isDirectory();
+
+async function resolveStackDir(cwd: string, o: Options): Promise<string> {
+  for (const p of [path.resolve(cwd, o.stack), path.resolve(cwd, o.specs, o.stack)]) if (isStackDir(p)) return p;
+  const known = (await findStackDirs(path.resolve(cwd, o.specs)).catch(() => [])).map((d) => path.basename(d));
+  throw new UsageError(`no stack ${JSON.stringify(o.stack)}${known.length ? ` (stacks under ${o.specs}: ${known.join(', ')})` : ''}`);
+}
+
+export async function runMinimize(argv: readonly string[], io: CliIo, deps: { signals?: SignalSource } = {}): Promise<number> {
+  const o = parseMinimizeArgs(argv);
+  if (o === 'help') { io.stdout.write(MINIMIZE_HELP); return EXIT.ok; }
+  const progress = o.json ? io.stderr : io.stdout;
+  const say = (line: string) => { progress.write(`${line}\n`); };
+  const startedAt = new Date();
+
+  // 1. compile
+  const stackDir = await resolveStackDir(io.cwd, o);
+  const compiled = await compileFromDisk(io, path.relative(io.cwd, stackDir) || '.', o.out, false);
+  const stack = compiled.stacks[0];
+  if (!stack || compiled.diagnostics.some((d) => d.severity === 'error')) {
+    for (const d of compiled.diagnostics) io.stderr.write(`${formatDiagnostic(d, { color: useColor(io) })}\n`);
+    io.stderr.write(`${formatDiagnosticSummary(compiled.diagnostics)}; fix the specs first\n`);
+    return EXIT.failed;
+  }
+  const model = stack.model;
+  const service = model.services.find((s) => s.name === o.service);
+  if (!service) throw new UsageError(`the stack ${model.name} has no service ${JSON.stringify(o.service)} (services: ${model.services.map((s) => s.name).join(', ')})`);
+  const oracle = functionalInteractions(model);
+  if (oracle.length === 0) throw new UsageError(`the stack ${model.name} has no functional interactions: the minimiser would have nothing to keep working`);
+
+  // 2. preflight
+  const recorder = o.strategy === 'record' ? await detectRecorder() : undefined;
+  if (recorder && !recorder.ok) {
+    say(`no recorder: ${recorder.problems.join('; ')}`);
+    say(`fallbacks seen: ${recorder.fallbacks.join(', ') || 'none'}; starting from the spec's whole set instead${o.minimal ? '' : ' (give --minimal to shrink it)'}`);
+  }
+  if (recorder?.ok && o.what === 'caps' && !recorder.caps) say('this kernel has no capability:cap_capable tracepoint (Linux ≥ 6.13): capabilities are searched without a recording');
+  const outStackDir = path.resolve(io.cwd, o.out, model.name);
+  const session = await StackSession.open({ model, stackDir, outStackDir, env: io.env, say });
+  const arch = seccompArch(nodeArch(session.facts.arch));
+  const universe = syscallUniverse(service, arch);
+  const start = o.what === 'syscalls' ? universe.start : capabilityStart(service.capAdd);
+  const pool = o.what === 'syscalls' ? universe.pool : [];
+  const controller = new AbortController();
+  const untrap = trapSignals(deps.signals ?? process, controller, say);
+  // Adapter: a browser check of a broken candidate can leave a Playwright promise rejecting after
+  // the check returned (verify/checks/browser.ts: waitForNavigation when the click throws). One
+  // such stray rejection must not end a search of hundreds of runs; other rejections still do.
+  const strayBrowserRejection = (reason: unknown) => {
+    const message = reason instanceof Error ? reason.message : String(reason);
+    if (!/^(page|frame|locator|browserContext)\.\w+:/.test(message)) throw reason;
+    say(`(ignored a late browser error of a failed run: ${message.split('\n')[0]})`);
+  };
+  process.on('unhandledRejection', strayBrowserRejection);
+  let exitCode: number = EXIT.ok;
+  try {
+    const steps = { docker: session.docker, env: io.env, say, signal: controller.signal };
+    await session.writeArtifacts(runArtifacts(session.model, session.specDirFromOut));
+    await ensureBaseImages(model, steps);
+    await buildImages(model, { ...steps, variant: session.variant, project: { name: session.project, files: ['compose.yaml'] }, cwd: session.dir, skipWhenPresent: o.noBuild });
+    for (const l of await removeLeftovers(session.docker, model.name, (p) => session.downProject(p))) {
+      say(`removed leftovers of an interrupted run ${l.runId} (project ${l.project}): ${l.containers} container(s), ${l.networks} network(s), ${l.volumes} volume(s)`);
+    }
+    await checkPortsFree(session.model);
+    say(`minimising ${o.what} of ${model.name}/${service.name}: strategy ${o.strategy}${o.minimal ? ', --minimal' : ''}, seed ${o.seed}; start set ${start.length}; oracle: ${oracle.length} functional interactions; project ${session.project}${session.ports.size ? ` (ports ${[...session.ports].map(([a, b]) => `${a}→${b}`).join(', ')})` : ''} on Docker ${session.facts.version} with ${describeVariant(session.variant)}`);
+
+    // 3. search
+    const backend = new DockerBackend(session, session.model, service.name, o.what, controller.signal, recorder?.ok ? { caps: recorder.caps } : undefined);
+    const began = Date.now();
+    const tty = Boolean(progress.isTTY);
+    const result = await minimize(backend, {
+      what: o.what, strategy: o.strategy, minimal: o.minimal, seed: o.seed, start, pool, confirmRuns: o.confirm, ...(o.restart ? { restart: o.restart } : {}),
+      keep: o.keep ?? (o.what === 'syscalls' ? DEFAULT_KEEP_SYSCALLS : []),
+      onRun: (log, est) => {
+        const what = log.removed.length || log.added.length
+          ? `${log.removed.length ? `−${log.removed.length <= 3 ? log.removed.join(',') : log.removed.length}` : ''}${log.added.length ? ` +${log.added.length <= 3 ? log.added.join(',') : log.added.length}` : ''}`
+          : `${log.size} items`;
+        const verdict = log.verdict === 'error' ? `error (${log.outcome.error ?? 'oracle'}; retrying)` : log.verdict;
+        const line = progressLine({ done: est.done, remaining: est.remaining, elapsedMs: Date.now() - began, phase: log.phase, last: `${what}: ${verdict}` }, { unicode: tty });
+        progress.write(tty ? `\r\x1b[2K${line}` : `${line}\n`);
+      },
+    });
+    if (tty) progress.write('\n');
+
+    // 4. report
+    const report = buildReport(result, {
+      stack: model.name, service: service.name, spec: service.source.path, hardspecVersion: COMPILER_VERSION, startedAt,
+      engine: { version: session.facts.version, kernel: session.facts.kernel, arch: session.facts.arch },
+      compose: describeVariant(session.variant),
+      recorder: { kind: recorder?.ok ? 'bpftrace' : 'none', caps: Boolean(recorder?.caps), problems: recorder?.problems ?? [], fallbacks: recorder?.fallbacks ?? [] },
+      otherArch: o.what === 'syscalls' ? universe.otherArch : [],
+      dockerDefault: { profileNames: dockerDefaultUnconditional().length, forService: universe.start.length + universe.pool.length },
+      oracle: oracle.map((i) => i.id),
+    });
+    const problems = validateReport(report);
+    if (problems.length) throw new Error(`the report does not match report.schema.json (a bug): ${problems.join('; ')}`);
+    const reportPath = path.join(outStackDir, 'minimize', `${service.name}-${o.what}.json`);
+    await mkdir(path.dirname(reportPath), { recursive: true });
+    await writeFile(`${reportPath}.tmp`, `${JSON.stringify(report, null, 2)}\n`);
+    await rename(`${reportPath}.tmp`, reportPath);
+    say('');
+    progress.write(formatSummary(result, { stack: model.name, service: service.name, dockerDefault: { profileNames: dockerDefaultUnconditional().length, forService: universe.start.length + universe.pool.length } }));
+    say(`report: ${path.relative(io.cwd, reportPath)}`);
+    if (o.json) io.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+    exitCode = result.confirmed && !result.stopped ? EXIT.ok : EXIT.failed;
+
+    // 5. spec
+    if (result.confirmed && !result.stopped) exitCode = await updateSpec(io, o, service.source.path, result.result, say);
+  } catch (e) {
+    if (e instanceof Interrupted) exitCode = e.exitCode;
+    else if (e instanceof EnvironmentError) { io.stderr.write(`hardspec minimize: ${e.message}\n`); exitCode = EXIT.usage; }
+    else throw e;
+  } finally {
+    say('tearing the stack down');
+    const t = await session.close();
+    untrap();
+    process.off('unhandledRejection', strayBrowserRejection);
+    if (t.remaining || t.problems.length) io.stderr.write(`hardspec minimize: teardown left ${t.remaining} resource(s): ${t.problems.join('; ')}\n`);
+  }
+  return exitCode;
+}
+
+async function updateSpec(io: CliIo, o: Options, specPath: string, items: readonly string[], say: (l: string) => void): Promise<number> {
+  const file = path.resolve(io.cwd, specPath);
+  const before = await readFile(file, 'utf8');
+  const changed = applySpecChange(before, o.what === 'syscalls' ? { what: 'syscalls', allow: items } : { what: 'caps', add: items });
+  if ('error' in changed) { io.stderr.write(`hardspec minimize: cannot update ${specPath}: ${changed.error}\n`); return EXIT.failed; }
+  const diff = unifiedDiff(before, changed.text, specPath);
+  if (!diff) { say(`${specPath} already holds this set`); return EXIT.ok; }
+  if (!o.write) {
+    say(`the change to ${specPath} (give --write to apply it):`);
+    io.stdout.write(diff);
+    return EXIT.ok;
+  }
+  await writeFile(`${file}.hardspec-tmp`, changed.text);
+  await rename(`${file}.hardspec-tmp`, file);
+  say(`updated ${specPath}; recompiling`);
+  const result = await compileFromDisk(io, o.specs, o.out, false);
+  if (result.diagnostics.some((d) => d.severity === 'error')) {
+    for (const d of result.diagnostics) io.stderr.write(`${formatDiagnostic(d, { color: useColor(io) })}\n`);
+    return EXIT.failed;
+  }
+  await writeStacks(path.resolve(io.cwd, o.out), result.stacks);
+  say(`recompiled into ${o.out}/`);
+  return EXIT.ok;
+}

@@ -1,0 +1,69 @@
+/** The minimiser's backend on a real engine: candidates compiled in memory and run in a StackSession. */
+import { dockerDefaultFor, type SeccompArch } from '../emit/seccomp/docker-default.ts';
+import { SYSCALLS_AARCH64, SYSCALLS_X86_64 } from '../emit/seccomp/emit-seccomp.ts';
+import type { ServiceModel, StackModel } from '../model/types.ts';
+import { candidateModel, runArtifacts, type What } from './candidate.ts';
+import type { MinimizeBackend, RecordOutcome } from './minimize.ts';
+import { recordRun } from './record/record-run.ts';
+import type { RunOutcome, StackSession } from './stack-session.ts';
+
+/** Node's architecture name → the syscall table the engine's filter uses. */
+export function seccompArch(nodeArch: string): SeccompArch {
+  if (nodeArch === 'x64') return 'x86_64';
+  if (nodeArch === 'arm64') return 'aarch64';
+  throw new Error(`hardspec minimize supports x86_64 and aarch64 engines, not ${nodeArch}`);
+}
+
+/** Syscall names of one architecture. */
+export function archSyscalls(arch: SeccompArch): ReadonlySet<string> {
+  return arch === 'x86_64' ? SYSCALLS_X86_64 : SYSCALLS_AARCH64;
+}
+
+/**
+ * Pure: the start set and the pool for a syscall search on `arch`. Names of other architectures
+ * are left out of both: no run on this engine can observe them (the report lists them).
+ */
+export function syscallUniverse(service: ServiceModel, arch: SeccompArch): { start: string[]; pool: string[]; otherArch: string[] } {
+  const names = archSyscalls(arch);
+  const start = service.seccomp.allow.filter((n) => names.has(n));
+  const pool = dockerDefaultFor(arch, service.capAdd).filter((n) => names.has(n) && !start.includes(n));
+  return { start, pool: [...pool].sort(), otherArch: service.seccomp.allow.filter((n) => !names.has(n)) };
+}
+
+export class DockerBackend implements MinimizeBackend {
+  readonly record?: (start: ReadonlySet<string>) => Promise<RecordOutcome>;
+
+  constructor(
+    private readonly session: StackSession,
+    private readonly model: StackModel,
+    private readonly service: string,
+    private readonly what: What,
+    private readonly signal: AbortSignal,
+    recorder: { readonly caps: boolean } | undefined,
+  ) {
+    if (recorder) this.record = (start) => this.recordOnce(start, recorder.caps);
+  }
+
+  run(candidate: ReadonlySet<string>, options: { fresh: boolean }): Promise<RunOutcome> {
+    const m = candidateModel(this.model, this.service, this.what, candidate);
+    return this.session.runCandidate(runArtifacts(m, this.session.specDirFromOut), this.service, this.signal, { forceStack: options.fresh });
+  }
+
+  private async recordOnce(start: ReadonlySet<string>, caps: boolean): Promise<RecordOutcome> {
+    const m = candidateModel(this.model, this.service, this.what, start);
+    let result: Awaited<ReturnType<typeof recordRun>>;
+    try {
+      result = await recordRun(this.session, m, runArtifacts(m, this.session.specDirFromOut), this.service, this.signal, { caps: caps || this.what === 'caps' });
+    } catch (e) {
+      if (this.signal.aborted) throw e;
+      // The recorder failed (not the candidate): an oracle error, retried like any other.
+      return { outcome: { verdict: 'error', scope: 'stack', restarted: [], durationMs: 0, failed: [], unhealthy: [], error: `recording: ${(e as Error).message}` }, items: [], other: [] };
+    }
+    const { outcome, recordings } = result;
+    const mine = recordings.find((r) => r.service === this.service);
+    if (!mine) return { outcome, items: [], other: [] };
+    return this.what === 'syscalls'
+      ? { outcome, items: mine.syscalls, other: mine.beforeFilter }
+      : { outcome, items: mine.capsGranted, other: mine.capsDenied.map((c) => c.name) };
+  }
+}

@@ -1,0 +1,108 @@
+/**
+ * The record run: bpftrace started before any container of the run is created, the whole stack
+ * started and the functional interactions run once, then the trace attributed to services.
+ */
+import type Docker from 'dockerode';
+import syscallTables from '../../emit/seccomp/syscall-tables.json' with { type: 'json' };
+import { CAPABILITIES } from '../../model/capabilities.ts';
+import type { StackModel } from '../../model/types.ts';
+import { COMPOSE_PROJECT_LABEL, COMPOSE_SERVICE_LABEL } from '../../verify/lifecycle.ts';
+import { PROBE_MOUNT_PATH } from '../../verify/probe.ts';
+import type { Artifact } from '../../emit/artifact.ts';
+import type { RunOutcome, StackSession } from '../stack-session.ts';
+import { TraceSession } from './recorder.ts';
+import { attributeTrace, type ServiceRecording } from './trace.ts';
+
+const NAMES_BY_ARCH: Record<string, ReadonlyMap<number, string>> = {
+  x64: new Map(Object.entries(syscallTables.x86_64).map(([n, nr]) => [nr as number, n])),
+  arm64: new Map(Object.entries(syscallTables.aarch64).map(([n, nr]) => [nr as number, n])),
+};
+
+/** Syscall number → name on the host's architecture (the engine is local when recording). */
+export function syscallNamer(arch: string = process.arch): (nr: number) => string | undefined {
+  const table = NAMES_BY_ARCH[arch];
+  if (!table) throw new Error(`no syscall table for the architecture ${arch}`);
+  return (nr) => table.get(nr);
+}
+
+/** Follows container creation in the project (docker events), so removed containers stay known. */
+export class ContainerWatch {
+  private readonly seen = new Map<string, string>();
+  private stream: NodeJS.ReadableStream & { destroy?: () => void } | undefined;
+
+  constructor(private readonly docker: Docker, private readonly project: string) {}
+
+  async start(): Promise<void> {
+    const filters = { type: ['container'], event: ['create'], label: [`${COMPOSE_PROJECT_LABEL}=${this.project}`] };
+    this.stream = (await this.docker.getEvents({ filters } as never)) as unknown as NodeJS.ReadableStream & { destroy?: () => void };
+    let buffer = '';
+    this.stream.on('data', (chunk: Buffer) => {
+      buffer += chunk.toString('utf8');
+      let nl: number;
+      while ((nl = buffer.indexOf('\n')) >= 0) {
+        const line = buffer.slice(0, nl).trim();
+        buffer = buffer.slice(nl + 1);
+        if (!line) continue;
+        try {
+          const ev = JSON.parse(line) as { Actor?: { ID?: string; Attributes?: Record<string, string> } };
+          const id = ev.Actor?.ID;
+          const service = ev.Actor?.Attributes?.[COMPOSE_SERVICE_LABEL];
+          if (id && service) this.seen.set(id, service);
+        } catch { /* a partial line; the next chunk completes it */ }
+      }
+    });
+    this.stream.on('error', () => undefined);
+  }
+
+  /** Containers seen, plus those listed now (in case an event was missed). */
+  async containers(): Promise<Map<string, string>> {
+    const list = await this.docker.listContainers({ all: true, filters: JSON.stringify({ label: [`${COMPOSE_PROJECT_LABEL}=${this.project}`] }) });
+    for (const c of list) {
+      const s = c.Labels[COMPOSE_SERVICE_LABEL];
+      if (s) this.seen.set(c.Id, s);
+    }
+    return new Map(this.seen);
+  }
+
+  stop(): void {
+    this.stream?.destroy?.();
+    this.stream = undefined;
+  }
+}
+
+export interface RecordResult {
+  readonly outcome: RunOutcome;
+  readonly recordings: readonly ServiceRecording[];
+}
+
+/** Runs the whole stack once under the recorder. */
+export async function recordRun(session: StackSession, model: StackModel, artifacts: readonly Artifact[], service: string, signal: AbortSignal, options: { caps: boolean }): Promise<RecordResult> {
+  let trace: TraceSession | undefined;
+  const watch = new ContainerWatch(session.docker, session.project);
+  try {
+    const outcome = await session.runCandidate(artifacts, service, signal, {
+      forceStack: true,
+      beforeStart: async () => {
+        await watch.start();
+        trace = await TraceSession.start({ caps: options.caps });
+      },
+    });
+    if (!trace) throw new Error(`the recorder did not start: ${outcome.error ?? outcome.verdict}`);
+    // The shut-down is part of the service's life (and of the persistence interaction).
+    await session.stopAll();
+    const containers = await watch.containers();
+    const raw = await trace.stop();
+    trace = undefined;
+    const recordings = attributeTrace(raw, {
+      services: containers,
+      healthchecks: new Map(model.services.filter((s) => s.healthcheck).map((s) => [s.name, s.healthcheck!.command])),
+      probePath: PROBE_MOUNT_PATH,
+      syscallName: syscallNamer(),
+      capName: (n) => CAPABILITIES[n],
+    });
+    return { outcome, recordings };
+  } finally {
+    watch.stop();
+    await trace?.kill();
+  }
+}

@@ -1,0 +1,295 @@
+/**
+ * The search, pure: which items of a set a passing run needs, with an oracle that says pass,
+ * fail or error for a candidate set. No Docker here; tests drive it with small fakes.
+ *
+ * The oracle is treated as a black box that is *not* assumed monotone. Two shapes matter:
+ *   - items needed only together (either one is useless alone, e.g. io_uring_setup and
+ *     io_uring_enter: with setup allowed and enter denied the service breaks; with both denied it
+ *     falls back to another I/O path and works);
+ *   - alternatives (accept vs accept4, open vs openat: recorded both, one is enough).
+ * Both are handled by testing *sequentially against the current set*, as ddmin's complement tests
+ * do: an item (or group) is removed only when a run without it — and without everything removed
+ * before — passes; a verdict "needed" holds for the set it was tested against. Removing one of two
+ * alternatives passes, after which the other is needed; removing a pair that is only useful
+ * together passes as a group even if neither single removal does. 1-minimality is then proven on
+ * the *final* set: every item whose "needed" verdict was made against an earlier, larger set is
+ * tested again until one pass changes nothing.
+ *
+ * Group sizes follow Hwang's generalised binary splitting, adapted to an estimated number of
+ * needed items: with few needed items among many (the pool of names to add back, or a whole
+ * baseline) big groups are removed in one run; when most items are needed (a recorded set),
+ * testing them one by one is optimal (group tests only pay when fewer than about 38 % of the
+ * items are needed, Ungar 1960), and that one-by-one pass is also the proof of 1-minimality.
+ *
+ * Every candidate goes through Tester, which counts runs, retries oracle errors, caches verdicts
+ * of identical sets (never run twice) and reports progress.
+ */
+
+export type Verdict = 'pass' | 'fail' | 'error';
+export type Oracle = (candidate: ReadonlySet<string>) => Promise<Verdict>;
+export type Phase = 'record' | 'prove' | 'add' | 'reduce' | 'minimal' | 'linear' | 'confirm';
+
+export interface RunLog {
+  /** 1-based run number (retries count as runs). */
+  readonly run: number;
+  readonly phase: Phase;
+  /** Size of the candidate set. */
+  readonly size: number;
+  /** What differs from the set the phase started from (for reports): removed or added names. */
+  readonly removed: readonly string[];
+  readonly added: readonly string[];
+  readonly verdict: Verdict;
+  /** Attempt number for this candidate (1 = first; more after oracle errors). */
+  readonly attempt: number;
+}
+
+export class OracleError extends Error {
+  constructor(message: string, readonly attempts: number) {
+    super(message);
+  }
+}
+
+export interface TesterOptions {
+  /** How often a candidate is tried again after an oracle error (not after a failure). */
+  readonly retries?: number;
+  /** Called after every run. */
+  readonly onRun?: (log: RunLog) => void;
+}
+
+const keyOf = (s: ReadonlySet<string>) => [...s].sort().join('\n');
+
+/** Wraps the oracle: run counting, retries of errors, a verdict cache, the run log. */
+export class Tester {
+  private readonly cache = new Map<string, 'pass' | 'fail'>();
+  readonly log: RunLog[] = [];
+  private errors = 0;
+  private reference: ReadonlySet<string> = new Set();
+  phase: Phase = 'record';
+
+  constructor(private readonly oracle: Oracle, private readonly options: TesterOptions = {}) {}
+
+  get runs(): number { return this.log.length; }
+  get errorRuns(): number { return this.errors; }
+
+  /** The set the current phase's diffs are shown against. */
+  startPhase(phase: Phase, reference: ReadonlySet<string>): void {
+    this.phase = phase;
+    this.reference = new Set(reference);
+  }
+
+  /** True when the candidate passes. A persistent oracle error throws OracleError. */
+  async passes(candidate: ReadonlySet<string>, options: { noCache?: boolean } = {}): Promise<boolean> {
+    const key = keyOf(candidate);
+    const cached = options.noCache ? undefined : this.cache.get(key);
+    if (cached) return cached === 'pass';
+    const retries = this.options.retries ?? 2;
+    for (let attempt = 1; ; attempt++) {
+      const verdict = await this.oracle(candidate);
+      const entry: RunLog = {
+        run: this.log.length + 1, phase: this.phase, size: candidate.size,
+        removed: [...this.reference].filter((x) => !candidate.has(x)).sort(),
+        added: [...candidate].filter((x) => !this.reference.has(x)).sort(),
+        verdict, attempt,
+      };
+      this.log.push(entry);
+      this.options.onRun?.(entry);
+      if (verdict !== 'error') {
+        if (!options.noCache) this.cache.set(key, verdict);
+        return verdict === 'pass';
+      }
+      this.errors++;
+      if (attempt > retries) throw new OracleError(`the oracle failed ${attempt} times in a row on one candidate (Docker or time-out errors, not interaction failures)`, attempt);
+    }
+  }
+}
+
+// ── Deterministic order ───────────────────────────────────────────────────────────────────────
+
+/** mulberry32: a small seeded PRNG, so runs are the same given the same seed. */
+export function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** The items sorted, then shuffled with the seed (Fisher–Yates). */
+export function seededOrder(items: Iterable<string>, seed: number): string[] {
+  const out = [...new Set(items)].sort();
+  const rnd = prng(seed);
+  for (let i = out.length - 1; i > 0; i--) {
+    const j = Math.floor(rnd() * (i + 1));
+    [out[i], out[j]] = [out[j]!, out[i]!];
+  }
+  return out;
+}
+
+// ── Group sizes ───────────────────────────────────────────────────────────────────────────────
+
+/**
+ * Hwang's generalised binary splitting: with n items left of which about d are needed, test a
+ * group of 2^α items, α = ⌊log2((n − d + 1) / d)⌋; one by one when n ≤ 2d − 2.
+ */
+export function groupSize(n: number, d: number): number {
+  if (n <= 0) return 0;
+  const needed = Math.max(1, Math.min(n, d));
+  if (n <= 2 * needed - 2) return 1;
+  const alpha = Math.floor(Math.log2((n - needed + 1) / needed));
+  return Math.max(1, Math.min(n, 2 ** Math.max(0, alpha)));
+}
+
+/** Runs Hwang's procedure needs for n items with d needed: about d·(α + 1) + n / 2^α. */
+export function estimateReduceRuns(n: number, d: number): number {
+  if (n <= 0) return 0;
+  const needed = Math.max(0, Math.min(n, d));
+  if (needed === 0) return 1;
+  if (n <= 2 * needed - 2) return n;
+  const alpha = Math.floor(Math.log2((n - needed + 1) / needed));
+  return Math.ceil(needed * (alpha + 1) + (n - needed) / 2 ** alpha);
+}
+
+// ── Reduce ────────────────────────────────────────────────────────────────────────────────────
+
+export interface ReduceState {
+  /** The current (always passing) set. */
+  readonly current: Set<string>;
+  /** Bumped on every removal: a "needed" verdict holds for the version it was made at. */
+  version: number;
+  /** Item → version of the set its removal was seen to fail against. */
+  readonly needed: Map<string, number>;
+  readonly removed: string[];
+}
+
+export interface ReduceOptions {
+  /** Prior guess of the fraction of items that are needed (0..1), updated as verdicts come. */
+  readonly neededFraction: number;
+  /** Called before each test with the runs the rest of this reduction is expected to need. */
+  readonly onEstimate?: (remainingRuns: number) => void;
+}
+
+/** A state whose current set is `current` (which must pass) and nothing decided yet. */
+export function reduceState(current: Iterable<string>): ReduceState {
+  return { current: new Set(current), version: 0, needed: new Map(), removed: [] };
+}
+
+async function tryRemove(state: ReduceState, group: readonly string[], tester: Tester): Promise<boolean> {
+  const candidate = new Set(state.current);
+  for (const x of group) candidate.delete(x);
+  if (!(await tester.passes(candidate))) return false;
+  for (const x of group) state.current.delete(x);
+  state.removed.push(...group);
+  state.version++;
+  return true;
+}
+
+/**
+ * Removes from state.current every item of `items` (in this order) that a passing run does
+ * without, by adaptive group testing. Each item ends either removed or with a "needed" verdict.
+ */
+export async function reduce(state: ReduceState, items: readonly string[], tester: Tester, options: ReduceOptions): Promise<void> {
+  const pending = items.filter((x) => state.current.has(x));
+  let decided = 0;
+  let foundNeeded = 0;
+  // A Beta(2·f, 2·(1 − f)) prior on the fraction, updated with what is found.
+  const priorNeeded = 2 * options.neededFraction;
+  const priorWeight = 2;
+  const estimateNeeded = () => Math.round(pending.length * ((foundNeeded + priorNeeded) / (decided + priorWeight)));
+  while (pending.length > 0) {
+    const d = estimateNeeded();
+    options.onEstimate?.(estimateReduceRuns(pending.length, d));
+    const size = groupSize(pending.length, d);
+    const group = pending.splice(0, size);
+    if (await tryRemove(state, group, tester)) {
+      decided += group.length;
+      continue;
+    }
+    if (group.length === 1) {
+      state.needed.set(group[0]!, state.version);
+      decided++;
+      foundNeeded++;
+      continue;
+    }
+    // The group holds something needed: binary search for one such item. Halves proven
+    // removable go at once; the half known to hold a needed item is searched further.
+    let search = group;
+    const untested: string[] = [];
+    while (search.length > 1) {
+      const half = search.slice(0, Math.ceil(search.length / 2));
+      const rest = search.slice(half.length);
+      if (await tryRemove(state, half, tester)) {
+        decided += half.length;
+        // current − rest equals the failed candidate: rest holds a needed item.
+        search = rest;
+      } else {
+        untested.push(...rest);
+        search = half;
+      }
+    }
+    state.needed.set(search[0]!, state.version);
+    decided++;
+    foundNeeded++;
+    pending.unshift(...untested);
+  }
+  options.onEstimate?.(0);
+}
+
+/**
+ * Proves 1-minimality of state.current: every item is removed alone from the final set and the
+ * run must fail. Verdicts made against the same set are reused; an item found removable is
+ * removed, which makes the others' verdicts stale, so passes repeat until nothing changes.
+ */
+export async function proveOneMinimal(state: ReduceState, order: readonly string[], tester: Tester, onEstimate?: (remainingRuns: number) => void): Promise<void> {
+  for (;;) {
+    const stale = order.filter((x) => state.current.has(x) && state.needed.get(x) !== state.version);
+    // Items not in `order` (should not happen) are proven too, after the ordered ones.
+    for (const x of [...state.current].sort()) if (!order.includes(x) && state.needed.get(x) !== state.version) stale.push(x);
+    if (stale.length === 0) return;
+    for (let i = 0; i < stale.length; i++) {
+      const x = stale[i]!;
+      if (!state.current.has(x)) continue;
+      onEstimate?.(stale.length - i);
+      if (!(await tryRemove(state, [x], tester))) state.needed.set(x, state.version);
+    }
+    onEstimate?.(0);
+  }
+}
+
+/**
+ * Finds what `base` lacks: tests base; when it fails, tests base ∪ pool (which must pass), then
+ * removes from it every pool item a passing run does without. Returns the passing set, or
+ * undefined when even base ∪ pool fails.
+ */
+export async function addMissing(base: ReadonlySet<string>, pool: readonly string[], tester: Tester, onEstimate?: (remainingRuns: number) => void): Promise<{ set: Set<string>; added: string[] } | undefined> {
+  if (await tester.passes(base)) return { set: new Set(base), added: [] };
+  const extra = pool.filter((x) => !base.has(x));
+  const full = new Set([...base, ...extra]);
+  if (!(await tester.passes(full))) return undefined;
+  const state = reduceState(full);
+  // Few of the pool are expected to be needed: one or two names per missing feature.
+  await reduce(state, extra, tester, { neededFraction: Math.min(0.5, 2 / Math.max(2, extra.length)), ...(onEstimate ? { onEstimate } : {}) });
+  return { set: state.current, added: extra.filter((x) => state.current.has(x)).sort() };
+}
+
+/**
+ * The manual method: one item removed per run, in order, each run against the current set
+ * (Docker's build-minimal-syscalls). One pass; no re-tests.
+ */
+export async function linearReduce(start: ReadonlySet<string>, order: readonly string[], tester: Tester, onEstimate?: (remainingRuns: number) => void): Promise<ReduceState> {
+  const state = reduceState(start);
+  const items = order.filter((x) => state.current.has(x));
+  for (let i = 0; i < items.length; i++) {
+    onEstimate?.(items.length - i);
+    if (!(await tryRemove(state, [items[i]!], tester))) state.needed.set(items[i]!, state.version);
+  }
+  onEstimate?.(0);
+  return state;
+}
+
+/** Pure: items of `set` the last pass proved needed against exactly this set (1-minimal when all). */
+export function provenNeeded(state: ReduceState): string[] {
+  return [...state.current].filter((x) => state.needed.get(x) === state.version).sort();
+}

@@ -1,0 +1,320 @@
+/**
+ * One compose project kept for a whole minimisation, and the oracle run on it: the verifier's
+ * StackRun, engine and interaction runner, fed with artifacts compiled in memory for each
+ * candidate into a temporary generated folder.
+ *
+ * A *run* is one start of the stack (the first, and after an engine error) or of the service
+ * under test and what depends on it, followed by the functional interactions. Every strategy
+ * counts runs the same way because every candidate goes through `runCandidate`.
+ *
+ * What the oracle sees: only interactions with `purpose: functional`. Security probes are never
+ * run (they would only add the probe's own calls), and the probe is not mounted.
+ */
+import type Docker from 'dockerode';
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { chmod, copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import type { Artifact } from '../emit/artifact.ts';
+import { toYaml, type YamlValue } from '../emit/yaml-writer.ts';
+import { parseDuration } from '../model/build.ts';
+import type { InteractionModel, ServiceModel, StackModel } from '../model/types.ts';
+import { BrowserPool } from '../verify/checks/browser.ts';
+import { composeArgs, composeCommand, detectCompose, runCommand, type ComposeVariant, type RunResult } from '../verify/compose-cli.ts';
+import { DockerVerifierEngine } from '../verify/docker-engine.ts';
+import { connectDocker, engineFacts, EnvironmentError, nodeArch, removeLabelled, type EngineFacts } from '../verify/docker.ts';
+import { COMPOSE_PROJECT_LABEL, pidStartTime, StackRun, type ServiceState } from '../verify/lifecycle.ts';
+import { LABEL, runLabelMap } from '../verify/override.ts';
+import { runInteraction, specInteractions, type InteractionResult } from '../verify/runner.ts';
+import { ensureSecrets, Scrubber } from '../verify/secrets.ts';
+import { lastLines } from '../verify/streams.ts';
+import { findFreePorts, remapPorts } from './ports.ts';
+
+export type Verdict = 'pass' | 'fail' | 'error';
+
+/**
+ * compose errors that the candidate causes, not the engine: the container's process died while
+ * runc started it (a filter that denies what runc needs after installing it, e.g. execve), or a
+ * dependency that exited or became unhealthy. The state of the containers then says why.
+ */
+/** compose errors of the engine or the host, whatever the candidate: retried, never a verdict. */
+export const ENGINE_TROUBLE = /port is already allocated|address already in use|Cannot connect to the Docker daemon|no space left on device|context deadline exceeded|i\/o timeout|TLS handshake/i;
+
+export const RUNTIME_START_FAILURE = /cannot start a stopped process|OCI runtime (create|start|exec) failed|starting container process caused|error during container init|exited with code|is unhealthy|dependency failed/i;
+
+export interface RunOutcome {
+  readonly verdict: Verdict;
+  /** 'stack': the whole stack was started; 'service': only the listed services were recreated. */
+  readonly scope: 'stack' | 'service';
+  readonly restarted: readonly string[];
+  readonly durationMs: number;
+  /** Failed interactions (verdict fail): id and first problem. */
+  readonly failed: readonly { readonly id: string; readonly problem: string }[];
+  /** Services that did not come up, with why (verdict fail). */
+  readonly unhealthy: readonly { readonly service: string; readonly reason: string }[];
+  /** Oracle error (Docker, compose, time-out of the run itself). */
+  readonly error?: string;
+  /** Where the time went: starting (or restarting) containers, and each interaction run. */
+  readonly startMs?: number;
+  readonly interactionMs?: Readonly<Record<string, number>>;
+}
+
+export interface SessionOptions {
+  readonly model: StackModel;
+  /** Absolute path of the stack's spec folder. */
+  readonly stackDir: string;
+  /** Absolute path of generated/<stack>/ (its secrets/ is used). */
+  readonly outStackDir: string;
+  readonly env: Readonly<Record<string, string | undefined>>;
+  /** Compose health checks every this many seconds instead of the spec's interval (faster runs). */
+  readonly healthIntervalSeconds?: number;
+  readonly say?: (line: string) => void;
+}
+
+/** Functional interactions in spec order: the oracle. */
+export function functionalInteractions(model: StackModel): InteractionModel[] {
+  return specInteractions(model).filter((it) => it.purpose === 'functional');
+}
+
+/** Pure: the service and every service that depends on it (transitively), in model order. */
+export function withDependents(model: StackModel, service: string): string[] {
+  const out = new Set([service]);
+  for (let grew = true; grew;) {
+    grew = false;
+    for (const s of model.services) {
+      if (!out.has(s.name) && s.dependsOn.some((d) => out.has(d))) { out.add(s.name); grew = true; }
+    }
+  }
+  return model.services.map((s) => s.name).filter((n) => out.has(n));
+}
+
+/**
+ * Pure: what a run restarts besides a fresh start: the service under test and what depends on
+ * it (a dependent may hold its address), and every service with a named volume, recreated with
+ * a fresh volume so each run sees the data the interactions expect (entries written by earlier
+ * runs would otherwise pile up: the guestbook's page then no longer shows its seeded entry).
+ * The dependents of a stateful service stay up: the persistence interaction proves they
+ * survive its recreation. In model order.
+ */
+export function servicesToRestart(model: StackModel, service: string): string[] {
+  const out = new Set(withDependents(model, service));
+  for (const s of model.services) if (s.volumes.some((v) => v.type === 'volume')) out.add(s.name);
+  return model.services.map((s) => s.name).filter((n) => out.has(n));
+}
+
+/**
+ * Pure: the run's compose override: run labels on every service, network and volume (for
+ * cleanup of killed runs, as the verifier does), and a short health-check interval so a
+ * service is seen healthy within a second or two instead of one spec interval.
+ */
+export function minimizeOverride(model: StackModel, labels: Record<string, string>, healthIntervalSeconds: number): string {
+  const doc: Record<string, YamlValue> = {
+    services: Object.fromEntries(model.services.map((s) => [s.name, {
+      labels,
+      ...(s.healthcheck ? { healthcheck: { interval: `${healthIntervalSeconds}s` } } : {}),
+    }])),
+  };
+  const networks: Record<string, YamlValue> = Object.fromEntries(model.networks.map((n) => [n.name, n.internal ? { internal: true, labels } : { labels }]));
+  if (model.services.some((s) => s.networks.length === 0)) networks.default = { labels };
+  if (Object.keys(networks).length) doc.networks = networks;
+  if (model.volumes.length) doc.volumes = Object.fromEntries(model.volumes.map((v) => [v.name, { labels }]));
+  return `# hardspec minimize: labels and health-check interval for run ${labels[LABEL.run]} only. Temporary.\n${toYaml(doc)}`;
+}
+
+export class StackSession {
+  /** The stack was started and the last run left it healthy enough to restart one service. */
+  private up = false;
+  /** The project has (or may have) containers, networks or volumes: a fresh start tears down first. */
+  private created = false;
+  private readonly browser = new BrowserPool();
+  private runs = 0;
+
+  private constructor(
+    private readonly o: SessionOptions,
+    /** The stack as this session runs it: published ports (and the URLs to them) moved. */
+    readonly model: StackModel,
+    readonly ports: ReadonlyMap<number, number>,
+    readonly docker: Docker,
+    readonly facts: EngineFacts,
+    readonly variant: ComposeVariant,
+    private readonly local: boolean,
+    readonly dir: string,
+    readonly runId: string,
+    readonly project: string,
+    private readonly stackRun: StackRun,
+    private readonly scrubber: Scrubber,
+  ) {}
+
+  /** Connects to the engine, prepares secrets and the temporary generated folder. Starts nothing. */
+  static async open(o: SessionOptions): Promise<StackSession> {
+    const { docker, address } = await connectDocker(o.env);
+    const facts = await engineFacts(docker);
+    const variant = await detectCompose(o.env);
+    if (!variant) throw new EnvironmentError('no compose command: neither "docker compose" (v2) nor "docker-compose" answers; install one (Debian: apt-get install docker-compose)');
+    const secrets = await ensureSecrets(o.model, o.outStackDir);
+    const ports = await findFreePorts(o.model);
+    const model = remapPorts(o.model, ports);
+    const runId = randomBytes(4).toString('hex');
+    const project = `hardspec-min-${o.model.name}-${runId}`;
+    const dir = await mkdtemp(path.join(os.tmpdir(), `hardspec-minimize-${runId}-`));
+    await chmod(dir, 0o700);
+    if (secrets.files.length) {
+      await mkdir(path.join(dir, 'secrets'), { recursive: true, mode: 0o700 });
+      for (const f of secrets.files) {
+        const to = path.join(dir, 'secrets', f.name);
+        await copyFile(f.path, to);
+        await chmod(to, 0o444);
+      }
+    }
+    const labels = runLabelMap({ runId, stack: o.model.name, pid: process.pid, ...(pidStartTime(process.pid) ? { pidStart: pidStartTime(process.pid)! } : {}) });
+    await writeFile(path.join(dir, 'override.yaml'), minimizeOverride(model, labels, o.healthIntervalSeconds ?? 1), { mode: 0o600 });
+    const stackRun = new StackRun({
+      docker, variant, project: { name: project, files: ['compose.yaml', 'override.yaml'] }, runId, cwd: dir, env: o.env, model,
+    });
+    return new StackSession(o, model, ports, docker, facts, variant, address.local, dir, runId, project, stackRun, new Scrubber(secrets.values));
+  }
+
+  get runCount(): number { return this.runs; }
+
+  /** The path from this session's generated folder to the stack folder (for the compiler's build contexts). */
+  get specDirFromOut(): string {
+    return path.relative(this.dir, this.o.stackDir).split(path.sep).join('/');
+  }
+
+  /** Writes the artifacts a run needs (compose.yaml and seccomp/*.json) into the temporary folder. */
+  async writeArtifacts(artifacts: readonly Artifact[]): Promise<void> {
+    for (const a of artifacts) {
+      if (a.path !== 'compose.yaml' && !a.path.startsWith('seccomp/')) continue;
+      const to = path.join(this.dir, a.path);
+      await mkdir(path.dirname(to), { recursive: true });
+      await writeFile(to, a.content, { mode: 0o644 });
+    }
+  }
+
+  /**
+   * One run: the candidate's artifacts, then the whole stack (first run, or after an error) or
+   * only `service` and its dependents recreated, then the functional interactions.
+   * `beforeStart` runs just before containers are created (the recorder starts there).
+   */
+  async runCandidate(artifacts: readonly Artifact[], service: string, signal: AbortSignal, hooks: { beforeStart?: () => Promise<void>; forceStack?: boolean } = {}): Promise<RunOutcome> {
+    this.runs++;
+    const started = Date.now();
+    const model = this.model;
+    try {
+      await this.writeArtifacts(artifacts);
+      let states: ServiceState[];
+      let restarted: string[];
+      // Only what the run needs is restarted when the rest of the stack is up and healthy;
+      // otherwise the whole stack starts from clean.
+      const needed = servicesToRestart(model, service);
+      const others = model.services.filter((s) => !needed.includes(s.name));
+      const othersHealthy = this.up && !hooks.forceStack
+        && (await Promise.all(others.map((s) => this.stackRun.state(s, 0)))).every((st) => st.ok);
+      const scope: RunOutcome['scope'] = othersHealthy ? 'service' : 'stack';
+      if (scope === 'stack') {
+        if (this.created) await this.stackRun.teardown();
+        this.up = false;
+        this.created = true;
+        await hooks.beforeStart?.();
+        const up = await this.stackRun.up(signal);
+        this.up = true;
+        states = up.states;
+        restarted = model.services.map((s) => s.name);
+        if (!up.ok && (states.every((s) => s.ok) || ENGINE_TROUBLE.test(up.composeOutput))) return this.errorOutcome(scope, restarted, started, `compose up failed: ${lastLines(up.composeOutput, 5)}`);
+      } else {
+        restarted = needed;
+        await this.removeServices(restarted);
+        await hooks.beforeStart?.();
+        const r = await this.stackRun.compose(['up', '-d', '--no-build', '--no-deps', ...restarted], { timeoutMs: 180_000, signal });
+        if (r.code !== 0 && (ENGINE_TROUBLE.test(r.stderr) || !RUNTIME_START_FAILURE.test(r.stderr))) return this.errorOutcome(scope, restarted, started, `compose up ${restarted.join(' ')} exited ${r.code}: ${lastLines(r.stderr, 5)}`);
+        const models = restarted.map((n) => model.services.find((s) => s.name === n)!);
+        states = await this.stackRun.waitHealthy(models, Math.max(...models.map(healthBudget)), signal);
+      }
+      const startMs = Date.now() - started;
+      const unhealthy = states.filter((s) => !s.ok).map((s) => ({ service: s.service, reason: s.reason ?? 'not healthy' }));
+      if (unhealthy.length) return { verdict: 'fail', scope, restarted, durationMs: Date.now() - started, failed: [], unhealthy, startMs };
+      const results = await this.runInteractions(signal);
+      const failed = results.filter((r) => r.status === 'failed').map((r) => ({ id: r.id, problem: this.scrubber.scrub(r.problems?.[0] ?? 'failed') }));
+      const interactionMs = Object.fromEntries(results.map((r) => [r.id, r.durationMs]));
+      return { verdict: failed.length ? 'fail' : 'pass', scope, restarted, durationMs: Date.now() - started, failed, unhealthy: [], startMs, interactionMs };
+    } catch (e) {
+      if (signal.aborted) throw signal.reason;
+      return this.errorOutcome('stack', [], started, (e as Error).message);
+    }
+  }
+
+  private errorOutcome(scope: RunOutcome['scope'], restarted: readonly string[], started: number, error: string): RunOutcome {
+    // The next run starts the whole stack again from clean.
+    this.up = false;
+    return { verdict: 'error', scope, restarted, durationMs: Date.now() - started, failed: [], unhealthy: [], error: this.scrubber.scrub(error) };
+  }
+
+  /** Removes the services' containers and the named volumes only they mount (fresh state). */
+  private async removeServices(services: readonly string[]): Promise<void> {
+    const rm = await this.stackRun.compose(['rm', '-s', '-f', ...services], { timeoutMs: 120_000 });
+    if (rm.code !== 0) throw new Error(`compose rm ${services.join(' ')} exited ${rm.code}: ${lastLines(rm.stderr, 5)}`);
+    const model = this.model;
+    const kept = model.services.filter((s) => !services.includes(s.name));
+    const volumes = new Set(model.services.filter((s) => services.includes(s.name)).flatMap((s) => s.volumes.filter((v) => v.type === 'volume').map((v) => v.source)));
+    for (const k of kept) for (const v of k.volumes) volumes.delete(v.source);
+    for (const v of volumes) {
+      await removeLabelled(this.docker, [`${COMPOSE_PROJECT_LABEL}=${this.project}`, `com.docker.compose.volume=${v}`]);
+    }
+  }
+
+  private async runInteractions(signal: AbortSignal): Promise<InteractionResult[]> {
+    const model = this.model;
+    const engine = new DockerVerifierEngine(this.docker, this.stackRun, model, this.runId, {
+      selinuxfs: existsSync('/sys/fs/selinux'),
+      engineSelinux: this.facts.securityOptions.some((x) => /selinux/.test(x)),
+      engineSecurityOptions: this.facts.securityOptions,
+      arch: nodeArch(this.facts.arch),
+      localProc: this.local,
+    });
+    const evidenceDir = path.join(this.dir, 'evidence');
+    const runToken = `${this.runId}r${this.runs}`;
+    const rc = { engine, model, runToken, stackDir: this.o.stackDir, evidenceDir, scrubber: this.scrubber, browser: this.browser, signal };
+    const out: InteractionResult[] = [];
+    for (const it of functionalInteractions(model)) {
+      const r = await runInteraction(it, rc);
+      out.push(r);
+      if (r.status === 'failed') break; // one failure decides the verdict: save the rest of the run
+    }
+    return out;
+  }
+
+  /** `compose down -v` of another project of this stack (leftovers of a killed run). */
+  downProject(project: string): Promise<RunResult> {
+    return runCommand(composeCommand(this.variant, { name: project, files: ['compose.yaml'] }, composeArgs.down()), { cwd: this.dir, env: this.o.env, timeoutMs: 120_000 });
+  }
+
+  /** Stops every service gracefully (compose stop), so a recording also sees the shut-down. */
+  async stopAll(): Promise<void> {
+    this.up = false;
+    await this.stackRun.compose(['stop', '-t', '10'], { timeoutMs: 120_000 });
+  }
+
+  /** The container ids of every service, now (for attributing a recording). */
+  async containers(): Promise<Map<string, string>> {
+    const list = await this.docker.listContainers({ all: true, filters: JSON.stringify({ label: [`${COMPOSE_PROJECT_LABEL}=${this.project}`] }) });
+    return new Map(list.map((c) => [c.Id, c.Labels['com.docker.compose.service'] ?? '']));
+  }
+
+  /** Tears the stack down and removes the temporary folder. Never throws. */
+  async close(): Promise<{ remaining: number; problems: string[] }> {
+    await this.browser.close();
+    const t = await this.stackRun.teardown();
+    this.up = false;
+    this.created = false;
+    await rm(this.dir, { recursive: true, force: true });
+    return { remaining: t.remaining, problems: t.problems };
+  }
+}
+
+function healthBudget(s: ServiceModel): number {
+  // With the short interval of the override: the start period, then a few tries of the check.
+  const h = s.healthcheck;
+  if (!h) return 15_000;
+  return parseDuration(h.startPeriod ?? '0s') + 5 * (1000 + parseDuration(h.timeout ?? '30s')) + 15_000;
+}

@@ -1,0 +1,287 @@
+// The minimiser's search, with fake oracles instead of Docker: what a run needs is a small rule
+// over the candidate set. Intent, as the equivalent manual practice: "run the service with this
+// allowlist; does every functional interaction still pass?", answered here without containers.
+import { describe, expect, it } from 'vitest';
+import { minimize, seedOf, splitByFailures, type MinimizeBackend } from '../compiler/src/minimize/minimize.ts';
+import {
+  addMissing, estimateReduceRuns, groupSize, linearReduce, OracleError, proveOneMinimal, provenNeeded, reduce, reduceState,
+  seededOrder, Tester, type Oracle, type Verdict,
+} from '../compiler/src/minimize/search.ts';
+import type { RunOutcome } from '../compiler/src/minimize/stack-session.ts';
+
+/**
+ * A service that needs `needed`; needs one of each `alternatives` group (accept vs accept4);
+ * and for each `together` pair [a, b]: with a allowed it also needs b (io_uring_setup then
+ * io_uring_enter), with neither it falls back and works.
+ */
+function fakeService(rule: { needed: string[]; alternatives?: string[][]; together?: [string, string][] }): Oracle & { calls: number } {
+  const f = async (c: ReadonlySet<string>): Promise<Verdict> => {
+    f.calls++;
+    if (!rule.needed.every((x) => c.has(x))) return 'fail';
+    if (!(rule.alternatives ?? []).every((g) => g.some((x) => c.has(x)))) return 'fail';
+    if (!(rule.together ?? []).every(([a, b]) => !c.has(a) || c.has(b))) return 'fail';
+    return 'pass';
+  };
+  f.calls = 0;
+  return f;
+}
+
+/** Is `set` 1-minimal for the oracle: every single removal fails? (checked exhaustively) */
+async function isOneMinimal(set: ReadonlySet<string>, oracle: Oracle): Promise<boolean> {
+  for (const x of set) {
+    const c = new Set(set);
+    c.delete(x);
+    if ((await oracle(c)) === 'pass') return false;
+  }
+  return true;
+}
+
+const names = (n: number, p = 's') => Array.from({ length: n }, (_, i) => `${p}${String(i).padStart(3, '0')}`);
+
+describe('group sizes (Hwang)', () => {
+  it('tests one by one when most items are needed, in big groups when few are', () => {
+    expect(groupSize(62, 53)).toBe(1);
+    expect(groupSize(230, 2)).toBe(64);
+    expect(groupSize(10, 1)).toBe(8);
+    expect(groupSize(0, 1)).toBe(0);
+    expect(estimateReduceRuns(62, 53)).toBe(62);
+    expect(estimateReduceRuns(230, 2)).toBeLessThan(20);
+  });
+});
+
+describe('seeded order', () => {
+  it('is a permutation that depends only on the seed', () => {
+    const items = names(50);
+    expect(seededOrder(items, 7)).toEqual(seededOrder([...items].reverse(), 7));
+    expect(seededOrder(items, 7)).not.toEqual(seededOrder(items, 8));
+    expect([...seededOrder(items, 7)].sort()).toEqual(items);
+  });
+});
+
+describe('reduce + proveOneMinimal', () => {
+  it('finds exactly the needed items of a recorded set and proves 1-minimality', async () => {
+    const needed = names(50);
+    const extra = names(12, 'x');
+    const oracle = fakeService({ needed });
+    const tester = new Tester(oracle);
+    const state = reduceState([...needed, ...extra]);
+    const order = seededOrder(state.current, 1);
+    await reduce(state, order, tester, { neededFraction: 0.85 });
+    await proveOneMinimal(state, order, tester);
+    expect([...state.current].sort()).toEqual(needed);
+    expect(provenNeeded(state)).toEqual(needed);
+    expect(await isOneMinimal(state.current, oracle)).toBe(true);
+  });
+
+  it('keeps one of two alternatives (accept vs accept4), whichever is tried second', async () => {
+    const oracle = fakeService({ needed: ['read'], alternatives: [['accept', 'accept4']] });
+    const tester = new Tester(oracle);
+    const state = reduceState(['read', 'accept', 'accept4', 'uname']);
+    const order = ['accept', 'accept4', 'read', 'uname'];
+    await reduce(state, order, tester, { neededFraction: 0.85 });
+    await proveOneMinimal(state, order, tester);
+    expect([...state.current].sort()).toEqual(['accept4', 'read']);
+    expect(await isOneMinimal(state.current, oracle)).toBe(true);
+  });
+
+  it('removes a pair needed only together when a group test takes both, and re-proves stale verdicts', async () => {
+    // With io_uring_setup present, io_uring_enter is needed; without both, the fallback works.
+    const oracle = fakeService({ needed: ['read', 'write'], together: [['io_uring_setup', 'io_uring_enter']] });
+    const tester = new Tester(oracle);
+    const state = reduceState(['io_uring_enter', 'read', 'io_uring_setup', 'write']);
+    const order = ['io_uring_enter', 'read', 'io_uring_setup', 'write'];
+    await reduce(state, order, tester, { neededFraction: 0.85 });
+    // One by one: enter is "needed" (setup still there), then setup is removed: enter's verdict is stale.
+    expect(state.needed.get('io_uring_enter')).toBeLessThan(state.version);
+    await proveOneMinimal(state, order, tester);
+    expect([...state.current].sort()).toEqual(['read', 'write']);
+    expect(await isOneMinimal(state.current, oracle)).toBe(true);
+  });
+
+  it('uses far fewer runs than items when few are needed (a whole baseline)', async () => {
+    const all = names(290);
+    const needed = seededOrder(all, 3).slice(0, 20);
+    const tester = new Tester(fakeService({ needed }));
+    const state = reduceState(all);
+    await reduce(state, seededOrder(all, 1), tester, { neededFraction: 0.2 });
+    expect([...state.current].sort()).toEqual([...needed].sort());
+    expect(tester.runs).toBeLessThan(150);
+  });
+});
+
+describe('addMissing', () => {
+  it('returns the base when it passes, in one run', async () => {
+    const tester = new Tester(fakeService({ needed: ['a'] }));
+    const r = await addMissing(new Set(['a', 'b']), ['c', 'd'], tester);
+    expect(r?.added).toEqual([]);
+    expect(tester.runs).toBe(1);
+  });
+
+  it('finds the one missing name among many by group testing', async () => {
+    const pool = names(230, 'p');
+    const tester = new Tester(fakeService({ needed: ['a', 'p117'], alternatives: [['p003', 'p200']] }));
+    const r = await addMissing(new Set(['a']), pool, tester);
+    expect(r?.added.includes('p117')).toBe(true);
+    expect(r?.added.length).toBe(2);
+    expect(r!.added.some((x) => x === 'p003' || x === 'p200')).toBe(true);
+    expect(tester.runs).toBeLessThan(30);
+  });
+
+  it('says undefined when even everything fails', async () => {
+    const tester = new Tester(fakeService({ needed: ['zzz'] }));
+    expect(await addMissing(new Set(['a']), ['b'], tester)).toBeUndefined();
+  });
+});
+
+describe('Tester', () => {
+  it('retries oracle errors, counts them as runs, and tells them apart from failures', async () => {
+    let n = 0;
+    const tester = new Tester(async () => (++n < 3 ? 'error' : 'fail'), { retries: 2 });
+    expect(await tester.passes(new Set(['a']))).toBe(false);
+    expect(tester.runs).toBe(3);
+    expect(tester.errorRuns).toBe(2);
+    expect(tester.log.map((l) => l.verdict)).toEqual(['error', 'error', 'fail']);
+    expect(tester.log.map((l) => l.attempt)).toEqual([1, 2, 3]);
+  });
+
+  it('gives up with OracleError after the retries', async () => {
+    const tester = new Tester(async () => 'error', { retries: 1 });
+    await expect(tester.passes(new Set())).rejects.toBeInstanceOf(OracleError);
+    expect(tester.runs).toBe(2);
+  });
+
+  it('never runs the same set twice (cache), unless told to', async () => {
+    const oracle = fakeService({ needed: [] });
+    const tester = new Tester(oracle);
+    await tester.passes(new Set(['a', 'b']));
+    await tester.passes(new Set(['b', 'a']));
+    expect(tester.runs).toBe(1);
+    await tester.passes(new Set(['a', 'b']), { noCache: true });
+    expect(tester.runs).toBe(2);
+  });
+});
+
+describe('linear', () => {
+  it('removes one item per run: one run per start item', async () => {
+    const needed = names(10);
+    const tester = new Tester(fakeService({ needed }));
+    const start = new Set([...needed, ...names(20, 'x')]);
+    const state = await linearReduce(start, seededOrder(start, 1), tester);
+    expect([...state.current].sort()).toEqual(needed);
+    expect(tester.runs).toBe(30);
+  });
+});
+
+// ── The orchestration, with a fake backend ──────────────────────────────────────────────────
+
+function fakeBackend(oracle: Oracle, recorded: { name: string; failed?: number }[] | undefined): MinimizeBackend & { fresh: boolean[] } {
+  const fresh: boolean[] = [];
+  const outcome = (verdict: Verdict, fresh: boolean): RunOutcome => ({ verdict, scope: fresh ? 'stack' : 'service', restarted: [], durationMs: 1000, failed: verdict === 'fail' ? [{ id: 'site-answers', problem: 'status 502' }] : [], unhealthy: [] });
+  return {
+    fresh,
+    run: async (c, o) => { fresh.push(o.fresh); return outcome(await oracle(c), o.fresh); },
+    ...(recorded ? {
+      record: async (c) => ({
+        outcome: outcome(await oracle(c), true),
+        items: recorded.map((r) => ({ name: r.name, count: 10, failed: r.failed ?? 0, makers: ['service' as const] })),
+        other: ['mount', 'pivot_root'],
+      }),
+    } : {}),
+  };
+}
+
+describe('minimize (orchestration)', () => {
+  const needed = names(40);
+  const baseline = [...needed, ...names(20, 'r'), ...names(230, 'z')].sort();
+  const recorded = [...needed.slice(0, 39), ...names(20, 'r')].map((name) => ({ name, failed: name.startsWith('r0') ? 10 : 0 }));
+
+  it('default: record, prove (add what is missing), confirm three times', async () => {
+    const oracle = fakeService({ needed });
+    const r = await minimize(fakeBackend(oracle, recorded), { what: 'syscalls', strategy: 'record', minimal: false, seed: 1, start: baseline, pool: [] });
+    expect(r.addedAfterRecording).toEqual([needed[39]]);
+    expect(r.confirmed).toBe(true);
+    expect(r.flaky).toBe(false);
+    expect(r.oneMinimal).toBe(false);
+    expect(r.phases.map((p) => p.phase)).toEqual(['record', 'prove', 'confirm']);
+    expect(r.phases.find((p) => p.phase === 'confirm')?.runs).toBe(3);
+    expect(r.result).toContain(needed[39]);
+  });
+
+  it('with a working recording the default needs 5 runs', async () => {
+    const r = await minimize(fakeBackend(fakeService({ needed }), needed.map((name) => ({ name }))), { what: 'syscalls', strategy: 'record', minimal: false, seed: 1, start: baseline, pool: [] });
+    expect(r.runs).toBe(5);
+    expect(r.result).toEqual(needed);
+  });
+
+  it('--minimal proves 1-minimality and is the same for the same seed', async () => {
+    const opts = { what: 'syscalls' as const, strategy: 'record' as const, minimal: true, seed: 4, start: baseline, pool: [] };
+    const a = await minimize(fakeBackend(fakeService({ needed }), recorded), opts);
+    const b = await minimize(fakeBackend(fakeService({ needed }), recorded), opts);
+    expect(a.result).toEqual(needed);
+    expect(a.oneMinimal).toBe(true);
+    expect(a.log.map((l) => [l.phase, l.removed, l.added, l.verdict])).toEqual(b.log.map((l) => [l.phase, l.removed, l.added, l.verdict]));
+    const linear = await minimize(fakeBackend(fakeService({ needed }), undefined), { ...opts, strategy: 'linear', minimal: false });
+    expect(linear.result).toEqual(needed);
+    // Runs are counted the same way: every candidate run, confirmation included.
+    expect(linear.runs).toBe(1 + baseline.length + 3);
+    expect(a.runs * 3).toBeLessThan(linear.runs);
+  });
+
+  it('keeps the kept items in every candidate and in the result, never searching them', async () => {
+    const seen: boolean[] = [];
+    const oracle = fakeService({ needed });
+    const backend = fakeBackend(async (c) => { seen.push(c.has('rt_sigreturn')); return oracle(c); }, recorded);
+    const r = await minimize(backend, { what: 'syscalls', strategy: 'record', minimal: true, seed: 1, start: [...baseline, 'rt_sigreturn'], pool: [], keep: ['rt_sigreturn', 'restart_syscall'] });
+    expect(seen.every(Boolean)).toBe(true);
+    expect(r.result).toEqual([...needed, 'restart_syscall', 'rt_sigreturn'].sort());
+    expect(r.kept).toEqual(['restart_syscall', 'rt_sigreturn']);
+    expect(r.added).toEqual(['restart_syscall']);
+    expect(r.oneMinimal).toBe(true);
+  });
+
+  it('reports a flaky confirmation instead of hiding it', async () => {
+    let confirm = 0;
+    const oracle = fakeService({ needed });
+    const backend = fakeBackend(async (c) => (c.size === needed.length && ++confirm === 4 ? 'fail' : oracle(c)), needed.map((name) => ({ name })));
+    const r = await minimize(backend, { what: 'syscalls', strategy: 'record', minimal: false, seed: 1, start: baseline, pool: [] });
+    expect(r.flaky).toBe(true);
+    expect(r.confirmed).toBe(false);
+    expect(r.confirmation.map((c) => c.verdict)).toEqual(['pass', 'pass', 'fail']);
+  });
+
+  it('stops when the start set itself fails', async () => {
+    const r = await minimize(fakeBackend(fakeService({ needed: ['nope'] }), []), { what: 'caps', strategy: 'record', minimal: true, seed: 1, start: ['CHOWN'], pool: [] });
+    expect(r.stopped).toMatch(/start set itself fails/);
+    expect(r.confirmation).toEqual([]);
+    expect(r.runs).toBe(1);
+  });
+
+  it('capabilities: none needed gives the empty set', async () => {
+    const caps = ['AUDIT_WRITE', 'CHOWN', 'DAC_OVERRIDE', 'FOWNER', 'FSETID', 'KILL', 'MKNOD', 'NET_BIND_SERVICE', 'NET_RAW', 'SETFCAP', 'SETGID', 'SETPCAP', 'SETUID', 'SYS_CHROOT'];
+    const r = await minimize(fakeBackend(fakeService({ needed: [] }), []), { what: 'caps', strategy: 'record', minimal: true, seed: 1, start: caps, pool: [] });
+    expect(r.result).toEqual([]);
+    expect(r.oneMinimal).toBe(true);
+    expect(r.runs).toBe(1 + 1 + 3);
+  });
+
+  it('orders tolerated failures first, then rarely called items, for --minimal', () => {
+    const { tolerated, rest } = splitByFailures(['a', 'b', 'c', 'd', 'e'], [
+      { name: 'a', count: 40, failed: 0, makers: ['service'] },
+      { name: 'b', count: 4, failed: 4, makers: ['service'] },
+      { name: 'c', count: 4, failed: 1, makers: ['service'] },
+      { name: 'e', count: 4, failed: 0, makers: ['service'] },
+    ]);
+    expect(tolerated).toEqual(['b']);
+    expect(rest).toEqual(['c', 'e', 'a', 'd']);
+  });
+
+  it('seeds from the runtime, the service and its healthcheck, never from probes or helpers', () => {
+    expect(seedOf([
+      { name: 'read', count: 1, failed: 0, makers: ['service'] },
+      { name: 'execve', count: 1, failed: 0, makers: ['runtime'] },
+      { name: 'pselect6', count: 1, failed: 0, makers: ['healthcheck'] },
+      { name: 'mount', count: 1, failed: 1, makers: ['probe'] },
+      { name: 'socket', count: 1, failed: 0, makers: ['helper'] },
+    ])).toEqual(['execve', 'pselect6', 'read']);
+  });
+});

@@ -1,0 +1,180 @@
+// The minimiser's outputs without Docker: the spec edit of --write (body, key order and comments
+// kept), the diff printed without it, the report and its JSON Schema, the candidate models, the
+// moved ports, the progress line.
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { candidateModel, runArtifacts } from '../compiler/src/minimize/candidate.ts';
+import { resolveSeccomp } from '../compiler/src/emit/seccomp/emit-seccomp.ts';
+import { syscallUniverse } from '../compiler/src/minimize/docker-backend.ts';
+import { minimize, type MinimizeBackend } from '../compiler/src/minimize/minimize.ts';
+import { remapPorts, remapUrl } from '../compiler/src/minimize/ports.ts';
+import { progressLine } from '../compiler/src/minimize/progress.ts';
+import { buildReport, formatSummary, validateReport } from '../compiler/src/minimize/report.ts';
+import { functionalInteractions, minimizeOverride, servicesToRestart, withDependents } from '../compiler/src/minimize/stack-session.ts';
+import { applySpecChange, unifiedDiff } from '../compiler/src/minimize/write-spec.ts';
+import { readStack } from '../compiler/src/io/read-specs.ts';
+import { compile } from '../compiler/src/pipeline.ts';
+
+const ROOT = path.resolve(import.meta.dirname, '..');
+
+async function guestbook() {
+  const input = await readStack(path.join(ROOT, 'specs/guestbook'), path.join(ROOT, 'generated'), ROOT);
+  const r = compile([input]);
+  expect(r.stacks).toHaveLength(1);
+  return r.stacks[0]!.model;
+}
+
+describe('applySpecChange (--write)', () => {
+  const spec = [
+    '---',
+    'hardspec: 1',
+    'kind: service',
+    '# the filter: see below',
+    'seccomp:',
+    '  baseline: docker-default   # for now',
+    '  deny: [ptrace, personality]',
+    'capabilities:',
+    '  add: [CHOWN, SETUID]',
+    'user: "33:33"',
+    '---',
+    '# Web',
+    '',
+    'Body text: --- stays.',
+    '',
+  ].join('\n');
+
+  it('sets baseline none and the allowlist, keeping everything else byte for byte', () => {
+    const r = applySpecChange(spec, { what: 'syscalls', allow: ['read', 'write'] });
+    expect('text' in r).toBe(true);
+    const text = (r as { text: string }).text;
+    expect(text).toContain('  baseline: none   # for now\n  allow: [read, write]\n  deny: [ptrace, personality]\n');
+    expect(text.replace('  baseline: none   # for now\n  allow: [read, write]\n', '  baseline: docker-default   # for now\n')).toBe(spec);
+  });
+
+  it('replaces an existing allowlist and wraps long ones', () => {
+    const first = (applySpecChange(spec, { what: 'syscalls', allow: ['read'] }) as { text: string }).text;
+    const many = Array.from({ length: 40 }, (_, i) => `call_number_${i}`);
+    const second = (applySpecChange(first, { what: 'syscalls', allow: many }) as { text: string }).text;
+    expect(second).not.toContain('allow: [read]');
+    expect(second.split('\n').every((l) => l.length <= 100)).toBe(true);
+    expect(second).toContain('# the filter: see below');
+  });
+
+  it('sets capabilities.add, and adds the block when it is missing', () => {
+    expect((applySpecChange(spec, { what: 'caps', add: [] }) as { text: string }).text).toContain('capabilities:\n  add: []\nuser');
+    const bare = '---\nhardspec: 1\nkind: service\n---\nbody\n';
+    expect((applySpecChange(bare, { what: 'caps', add: ['CHOWN'] }) as { text: string }).text).toBe('---\nhardspec: 1\nkind: service\ncapabilities:\n  add: [CHOWN]\n---\nbody\n');
+  });
+
+  it('rewrites a flow mapping as a block mapping with the same other keys', () => {
+    const flow = '---\nkind: service\nseccomp: { baseline: docker-default, deny: [ptrace] }\n---\n';
+    expect((applySpecChange(flow, { what: 'syscalls', allow: ['read'] }) as { text: string }).text).toBe('---\nkind: service\nseccomp:\n  baseline: none\n  allow: [read]\n  deny: [ptrace]\n---\n');
+  });
+
+  it('refuses a spec without frontmatter', () => {
+    expect(applySpecChange('# no frontmatter\n', { what: 'caps', add: [] })).toHaveProperty('error');
+  });
+
+  it('works on the guestbook specs as they are', () => {
+    for (const s of ['web', 'php', 'db']) {
+      const text = readFileSync(path.join(ROOT, `specs/guestbook/${s}.md`), 'utf8');
+      const r = applySpecChange(text, { what: 'syscalls', allow: ['read', 'write'] });
+      expect(r).toHaveProperty('text');
+    }
+  });
+});
+
+describe('unifiedDiff', () => {
+  it('shows changed lines with context', () => {
+    const d = unifiedDiff('a\nb\nc\nd\ne\nf\ng\nh\n', 'a\nb\nc\nD\ne\nf\ng\nh\n', 'x.md');
+    expect(d).toBe('--- a/x.md\n+++ b/x.md\n@@ -1,7 +1,7 @@\n a\n b\n c\n-d\n+D\n e\n f\n g\n');
+    expect(unifiedDiff('same\n', 'same\n', 'x')).toBe('');
+  });
+});
+
+describe('candidates and the session model', () => {
+  it('replaces one service allowlist or capability set, leaving the others alone', async () => {
+    const model = await guestbook();
+    const m = candidateModel(model, 'web', 'syscalls', ['read', 'write', 'exit_group']);
+    const web = m.services.find((s) => s.name === 'web')!;
+    expect(web.seccomp.baseline).toBe('none');
+    expect(web.seccomp.allow).toEqual(['exit_group', 'read', 'write']);
+    expect(web.seccomp.enosys).toContain('clone3');
+    expect(m.services.find((s) => s.name === 'db')).toBe(model.services.find((s) => s.name === 'db'));
+    const caps = candidateModel(model, 'db', 'caps', ['CHOWN']);
+    expect(caps.services.find((s) => s.name === 'db')!.capAdd).toEqual(['CHOWN']);
+    const artifacts = runArtifacts(m, '../../specs/guestbook');
+    expect(artifacts.map((a) => a.path)).toEqual(['compose.yaml', 'seccomp/db.json', 'seccomp/php.json', 'seccomp/web.json']);
+    expect(JSON.parse(artifacts.find((a) => a.path === 'seccomp/web.json')!.content).syscalls[0].names).toEqual(['exit_group', 'read', 'write']);
+  });
+
+  it('starts a syscall search from the names of the engine architecture only', async () => {
+    const model = await guestbook();
+    const web = model.services.find((s) => s.name === 'web')!;
+    // As the spec first was: Docker's default list without ptrace and personality.
+    const u = syscallUniverse({ ...web, seccomp: resolveSeccomp({ baseline: 'docker-default', deny: ['ptrace', 'personality'] }, []) }, 'x86_64');
+    expect(u.start).not.toContain('ptrace');
+    expect(u.start).toContain('openat');
+    // Docker's list holds 32-bit names (e.g. _llseek); the model keeps only x86_64 and aarch64 ones.
+    expect(u.start.length + u.pool.length).toBe(291);
+    expect(u.pool).toEqual(['personality', 'ptrace']);
+  });
+
+  it('oracle: the functional interactions only; dependents restart with their dependency, stateful services every run', async () => {
+    const model = await guestbook();
+    const ids = functionalInteractions(model).map((i) => i.id);
+    expect(ids).toContain('form-post-in-browser');
+    expect(ids).not.toContain('security-headers');
+    expect(ids.some((i) => i.endsWith('-refused'))).toBe(false);
+    expect(withDependents(model, 'web')).toEqual(['web']);
+    expect(withDependents(model, 'php')).toEqual(['php', 'web']);
+    expect(withDependents(model, 'db')).toEqual(['db', 'php', 'web']);
+    // The database holds the data: it starts from a fresh volume in every run.
+    expect(servicesToRestart(model, 'web')).toEqual(['db', 'web']);
+    expect(servicesToRestart(model, 'php')).toEqual(['db', 'php', 'web']);
+  });
+
+  it('moves published ports and the URLs to them, nothing else', async () => {
+    const model = await guestbook();
+    const ports = new Map([[8080, 18080]]);
+    expect(remapUrl('http://127.0.0.1:8080/', ports)).toBe('http://127.0.0.1:18080/');
+    expect(remapUrl('http://127.0.0.1:80801/', ports)).toBe('http://127.0.0.1:80801/');
+    expect(remapUrl('http://example.org:8080/', ports)).toBe('http://example.org:8080/');
+    const m = remapPorts(model, ports);
+    expect(m.services.find((s) => s.name === 'web')!.ports[0]!.host).toBe(18080);
+    expect(JSON.stringify(m.interactions)).not.toContain('"url":"http://127.0.0.1:8080');
+    expect(JSON.stringify(m.interactions)).toContain('127.0.0.1:18080');
+    const override = minimizeOverride(m, { 'io.hardspec.run': 'r1' }, 1);
+    expect(override).toContain('interval: "1s"');
+    expect(override).toContain('internal: true');
+  });
+});
+
+describe('report', () => {
+  it('matches its JSON Schema and reads well', async () => {
+    const backend: MinimizeBackend = {
+      run: async (c) => ({ verdict: c.has('read') ? 'pass' : 'fail', scope: 'service', restarted: ['web'], durationMs: 10, failed: c.has('read') ? [] : [{ id: 'site-answers', problem: 'x' }], unhealthy: [] }),
+      record: async () => ({ outcome: { verdict: 'pass', scope: 'stack', restarted: ['web'], durationMs: 10, failed: [], unhealthy: [] }, items: [{ name: 'read', count: 3, failed: 0, makers: ['service'] }, { name: 'uname', count: 1, failed: 1, makers: ['healthcheck'] }], other: ['mount'] }),
+    };
+    const result = await minimize(backend, { what: 'syscalls', strategy: 'record', minimal: true, seed: 1, start: ['read', 'uname', 'write'], pool: [] });
+    const ctx = {
+      stack: 'guestbook', service: 'web', spec: 'specs/guestbook/web.md', hardspecVersion: '0.1.0', startedAt: new Date(0),
+      engine: { version: '20.10.24', kernel: '6.18', arch: 'x86_64' }, compose: 'docker-compose 1.29.2',
+      recorder: { kind: 'bpftrace' as const, caps: true, problems: [], fallbacks: [] }, otherArch: [], dockerDefault: { profileNames: 346, forService: 291 }, oracle: ['site-answers'],
+    };
+    const report = buildReport(result, ctx);
+    expect(validateReport(report)).toEqual([]);
+    expect(validateReport({ ...report, what: 'files' })).not.toEqual([]);
+    expect(report).toMatchObject({ result: { items: ['read'], oneMinimal: true }, recorded: { seed: ['read', 'uname'], beforeFilter: ['mount'] } });
+    const text = formatSummary(result, ctx);
+    expect(text).toContain('guestbook/web: 1 syscalls');
+    expect(text).toContain('1-minimal: proven');
+    expect(text).toContain('confirmation: 3/3 runs passed');
+  });
+
+  it('progress line: runs, estimate, time left', () => {
+    expect(progressLine({ done: 10, remaining: 30, elapsedMs: 100_000, phase: 'minimal' })).toBe('[######------------------] run 10/~40 · minimal · 1m40s elapsed, ~5m00s left');
+    expect(progressLine({ done: 0, remaining: 5, elapsedMs: 0, phase: 'record' })).toContain('estimating');
+  });
+});

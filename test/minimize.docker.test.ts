@@ -1,0 +1,105 @@
+// `hardspec minimize` on the real engine (needs root, Docker, bpftrace and Chromium; skipped
+// otherwise). Equivalent by hand, in a copy of the specs:
+//   sed -i 's/^  allow: .*/  baseline: docker-default/' specs/guestbook/db.md   # over-permissive
+//   hardspec minimize guestbook --service db --what syscalls --write && hardspec verify guestbook
+//   hardspec minimize guestbook --service web --what caps      # → no capabilities
+//   hardspec minimize guestbook --service php --what caps      # → no capabilities
+// and, for the committed 1-minimal allowlist of web, a sample of single removals must each fail.
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runMain } from '../compiler/src/cli/main.ts';
+import { readStack } from '../compiler/src/io/read-specs.ts';
+import { DockerBackend } from '../compiler/src/minimize/docker-backend.ts';
+import { validateReport } from '../compiler/src/minimize/report.ts';
+import { seededOrder } from '../compiler/src/minimize/search.ts';
+import { StackSession } from '../compiler/src/minimize/stack-session.ts';
+import { compile } from '../compiler/src/pipeline.ts';
+import { chromiumAvailable, dockerAvailable, labelled, nothing, REPO } from './fixtures/verify-support/engine.ts';
+
+const bpftraceAvailable = existsSync('/usr/bin/bpftrace') && process.getuid?.() === 0 && existsSync('/sys/kernel/btf/vmlinux');
+const ready = dockerAvailable && chromiumAvailable && bpftraceAvailable && existsSync(path.join(REPO, 'specs/guestbook/stack.md'));
+
+async function cli(args: readonly string[], cwd: string): Promise<{ code: number; out: string }> {
+  let out = '';
+  const write = (s: string) => { out += s; return true; };
+  const code = await runMain(args, { stdout: { write }, stderr: { write }, cwd, env: { ...process.env, NO_COLOR: '1' } });
+  return { code, out };
+}
+
+const readJson = (p: string) => JSON.parse(readFileSync(p, 'utf8')) as Record<string, any>;
+
+describe.skipIf(!ready)('hardspec minimize guestbook (real engine)', () => {
+  // A copy of the specs, so --write never touches the repository's.
+  const work = mkdtempSync(path.join(tmpdir(), 'hardspec-minimize-test-'));
+  const specs = path.join(work, 'specs');
+  beforeAll(() => {
+    cpSync(path.join(REPO, 'specs/guestbook'), path.join(specs, 'guestbook'), { recursive: true });
+    // Deliberately over-permissive: Docker's whole default list for the database.
+    const db = path.join(specs, 'guestbook/db.md');
+    const text = readFileSync(db, 'utf8').replace(/^seccomp:\n(?: {2}.*\n)+/m, 'seccomp:\n  baseline: docker-default\n');
+    writeFileSync(db, text);
+  });
+  afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+  it('minimises an over-permissive database allowlist in at most 5 runs, writes it, and verify passes', { timeout: 600_000 }, async () => {
+    const r = await cli(['minimize', 'guestbook', '--service', 'db', '--what', 'syscalls', '--write'], work);
+    expect(r.code, r.out).toBe(0);
+    const report = readJson(path.join(work, 'generated/guestbook/minimize/db-syscalls.json'));
+    expect(validateReport(report)).toEqual([]);
+    expect(report.runs.total).toBeLessThanOrEqual(5);
+    expect(report.confirmation).toMatchObject({ runs: 3, passed: 3, confirmed: true, flaky: false });
+    expect(report.result.addedAfterRecording).toEqual([]);
+    expect(report.result.size).toBeLessThan(100);
+    expect(report.start.size).toBeGreaterThan(250);
+    // The runtime's set-up calls before the filter never reach the allowlist.
+    expect(report.result.items).not.toContain('pivot_root');
+    expect(report.result.items).not.toContain('mount');
+    const spec = readFileSync(path.join(specs, 'guestbook/db.md'), 'utf8');
+    expect(spec).toContain('baseline: none');
+    expect(spec).toContain('# Database: MariaDB');
+    // The written spec compiled, and the stack verifies with it (every interaction, not only the functional ones).
+    const v = await cli(['verify', 'guestbook', '--no-build', '--evidence-dir', path.join(work, 'evidence')], work);
+    expect(v.code, v.out).toBe(0);
+  });
+
+  it('capabilities: web and php need none of Docker\'s 14 defaults', { timeout: 600_000 }, async () => {
+    for (const service of ['web', 'php']) {
+      const r = await cli(['minimize', 'guestbook', '--service', service, '--what', 'caps'], work);
+      expect(r.code, r.out).toBe(0);
+      const report = readJson(path.join(work, `generated/guestbook/minimize/${service}-caps.json`));
+      expect(report.start.size).toBe(14);
+      expect(report.result.items).toEqual([]);
+      expect(report.confirmation.confirmed).toBe(true);
+    }
+  });
+
+  it('the committed 1-minimal web allowlist: each sampled single removal fails an interaction', { timeout: 600_000 }, async () => {
+    const committed = path.join(REPO, 'generated/guestbook/minimize/web-syscalls.json');
+    const report = existsSync(committed) ? readJson(committed) : undefined;
+    if (!report?.result?.oneMinimal) {
+      console.warn('no committed 1-minimal web allowlist (generated/guestbook/minimize/web-syscalls.json from --minimal): sample check skipped');
+      return;
+    }
+    const input = await readStack(path.join(REPO, 'specs/guestbook'), path.join(work, 'generated'), work);
+    const session = await StackSession.open({ model: compile([input]).stacks[0]!.model, stackDir: path.join(REPO, 'specs/guestbook'), outStackDir: path.join(work, 'generated/guestbook'), env: process.env });
+    const backend = new DockerBackend(session, session.model, 'web', 'syscalls', new AbortController().signal, undefined);
+    // A different sample per seed; the seed is printed so a failure can be replayed.
+    const seed = Number(process.env.HARDSPEC_MINIMIZE_SAMPLE_SEED ?? '1');
+    console.info(`1-minimality sample seed: ${seed} (HARDSPEC_MINIMIZE_SAMPLE_SEED)`);
+    try {
+      const allow = report.result.items as string[];
+      expect((await backend.run(new Set(allow), { fresh: true })).verdict).toBe('pass');
+      for (const x of seededOrder(allow, seed).slice(0, 3)) {
+        const without = new Set(allow);
+        without.delete(x);
+        const out = await backend.run(without, { fresh: false });
+        expect(out.verdict, `removing ${x} should make an interaction fail`).toBe('fail');
+      }
+    } finally {
+      await session.close();
+    }
+    expect(labelled(`io.hardspec.run=${session.runId}`)).toEqual(nothing);
+  });
+});
