@@ -11,6 +11,7 @@ import type { Diagnostic } from '../diagnostics/diagnostic.ts';
 import { displayPath, findStackDirs, readStack } from '../io/read-specs.ts';
 import { compile } from '../pipeline.ts';
 import { readEvidence } from './evidence-record.ts';
+import { readMinimizeReports } from './minimize-record.ts';
 import { buildSiteStack, type EvidenceRead, type SiteStack } from './site-data.ts';
 
 export interface SiteSources {
@@ -47,7 +48,8 @@ export async function loadSiteData(sources: SiteSources): Promise<SiteData> {
     const evidence = await readEvidenceFile(path.join(evidenceDir, 'latest.json'), sources.cwd);
     const screenshots = evidence.kind === 'read' ? await readScreenshots(evidenceDir, evidence) : new Map<string, Uint8Array>();
     const manifestOnDisk = await readFile(path.join(stackOut, 'manifest.json'), 'utf8').catch(() => undefined);
-    return buildSiteStack(compiled, { evidence, screenshots, ...(manifestOnDisk === undefined ? {} : { manifestOnDisk }) });
+    const minimize = new Map(await Promise.all(compiled.model.services.map(async (s) => [s.name, await readMinimizeReports(stackOut, s)] as const)));
+    return buildSiteStack(compiled, { evidence, screenshots, minimize, ...(manifestOnDisk === undefined ? {} : { manifestOnDisk }) });
   }));
   return { stacks, warnings: result.diagnostics };
 }

@@ -3,6 +3,7 @@
  * in-memory artifacts) and the stack's evidence file. Pure: load-site-data.ts does the reading.
  * Every count and list a page shows is computed here or in docker-comparison.ts.
  */
+import type { MinimizeRead } from './minimize-record.ts';
 import { sha256 } from '../emit/manifest.ts';
 import type { Artifact } from '../emit/artifact.ts';
 import type { InteractionModel, ServiceModel, StackModel } from '../model/types.ts';
@@ -57,6 +58,8 @@ export type StatusCounts = Readonly<Record<InteractionStatus, number>>;
 
 export interface SiteService {
   readonly model: ServiceModel;
+  /** The minimiser's reports for this service (generated/<stack>/minimize/), if any. */
+  readonly minimize: readonly MinimizeRead[];
   /** The service's own artifacts (seccomp, selinux, strip), sorted by path. */
   readonly artifacts: readonly SiteArtifact[];
   readonly rows: readonly InteractionRow[];
@@ -85,6 +88,8 @@ export interface StackEvidenceInput {
   readonly screenshots: ReadonlyMap<string, Uint8Array>;
   /** The manifest.json in generated/<stack>/ on disk, if any. */
   readonly manifestOnDisk?: string;
+  /** The minimiser's reports by service name. */
+  readonly minimize?: ReadonlyMap<string, readonly MinimizeRead[]>;
 }
 
 export function buildSiteStack(compiled: CompiledStack, input: StackEvidenceInput): SiteStack {
@@ -101,6 +106,7 @@ export function buildSiteStack(compiled: CompiledStack, input: StackEvidenceInpu
     artifacts,
     services: model.services.map((s) => ({
       model: s,
+      minimize: input.minimize?.get(s.name) ?? [],
       artifacts: artifacts.filter((a) => a.path !== 'compose.yaml' && a.sources.length === 1 && a.sources[0] === s.source.relPath),
       rows: rows.filter((r) => r.group === s.name),
     })),

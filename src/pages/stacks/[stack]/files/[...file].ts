@@ -1,6 +1,7 @@
 /**
  * Copies of what the site offers for download, at their path inside generated/<stack>/: every
- * artifact as the specs compile now, and the evidence file with the screenshots it names.
+ * artifact as the specs compile now, the evidence file with the screenshots it names, and the
+ * minimiser's reports.
  */
 import type { APIRoute, GetStaticPaths } from 'astro';
 import { siteData } from '../../../../lib/site.ts';
@@ -11,6 +12,9 @@ export const getStaticPaths = (async () => {
     for (const a of s.artifacts) paths.push({ params: { stack: s.name, file: a.path }, props: { body: a.content } });
     if (s.evidenceText !== undefined) paths.push({ params: { stack: s.name, file: 'evidence/latest.json' }, props: { body: s.evidenceText } });
     for (const [rel, bytes] of s.screenshots) paths.push({ params: { stack: s.name, file: `evidence/${rel}` }, props: { body: bytes } });
+    for (const svc of s.services) {
+      for (const r of svc.minimize) if ('text' in r) paths.push({ params: { stack: s.name, file: r.path }, props: { body: r.text } });
+    }
   }
   return paths;
 }) satisfies GetStaticPaths;
