@@ -11,7 +11,7 @@
  * and the reports are kept in bench/results/minimize-<date>/<strategy>/.
  */
 import { cpus, hostname, release, totalmem } from 'node:os';
-import { appendFileSync, cpSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -61,7 +61,7 @@ async function measure(service: string, strategy: Strategy): Promise<Measured | 
   const wall = Date.now() - started;
   writeFileSync(path.join(out, `${service}.log`), log);
   // Ctrl-C reaches the running minimize (which tears its stack down): stop the whole bench then.
-  if (code === 130 || code === 143) { say(`  interrupted (exit ${code}): stopping the bench`); process.exit(code); }
+  if (code === 130 || code === 143) { say(`  interrupted (exit ${code}): stopping the bench`); rmSync(specs, { recursive: true, force: true }); process.exit(code); }
   let report: Record<string, any>;
   try {
     report = JSON.parse(readFileSync(path.join(out, 'guestbook/minimize', `${service}-syscalls.json`), 'utf8'));
@@ -103,3 +103,4 @@ for (const service of services) {
   }
 }
 say(`# results: ${path.relative(REPO, outFile)}; reports: ${path.relative(REPO, reportsDir)}/`);
+rmSync(specs, { recursive: true, force: true });

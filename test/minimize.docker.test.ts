@@ -39,10 +39,11 @@ describe.skipIf(!ready)('hardspec minimize guestbook (real engine)', () => {
   const specs = path.join(work, 'specs');
   beforeAll(() => {
     cpSync(path.join(REPO, 'specs/guestbook'), path.join(specs, 'guestbook'), { recursive: true });
-    // Deliberately over-permissive: Docker's whole default list for the database.
-    const db = path.join(specs, 'guestbook/db.md');
-    const text = readFileSync(db, 'utf8').replace(/^seccomp:\n(?: {2}.*\n)+/m, 'seccomp:\n  baseline: docker-default\n');
-    writeFileSync(db, text);
+    // Deliberately over-permissive: Docker's whole default list, for every service.
+    for (const s of ['db', 'php', 'web']) {
+      const file = path.join(specs, `guestbook/${s}.md`);
+      writeFileSync(file, readFileSync(file, 'utf8').replace(/^seccomp:\n(?: {2}.*\n)+/m, 'seccomp:\n  baseline: docker-default\n'));
+    }
   });
   afterAll(() => rmSync(work, { recursive: true, force: true }));
 
@@ -81,8 +82,9 @@ describe.skipIf(!ready)('hardspec minimize guestbook (real engine)', () => {
   // Runs only when a 1-minimal report is committed; without one it shows as skipped, never as passed.
   it.skipIf(!committedOneMinimal)('the committed 1-minimal web allowlist: each sampled single removal fails an interaction', { timeout: 600_000 }, async () => {
     const report = committedOneMinimal!;
-    const input = await readStack(path.join(REPO, 'specs/guestbook'), path.join(work, 'generated'), work);
-    const session = await StackSession.open({ model: compile([input]).stacks[0]!.model, stackDir: path.join(REPO, 'specs/guestbook'), outStackDir: path.join(work, 'generated/guestbook'), env: process.env });
+    // The copy (db as the first test wrote it, php with Docker's list); web gets the committed list.
+    const input = await readStack(path.join(specs, 'guestbook'), path.join(work, 'generated'), work);
+    const session = await StackSession.open({ model: compile([input]).stacks[0]!.model, stackDir: path.join(specs, 'guestbook'), outStackDir: path.join(work, 'generated/guestbook'), env: process.env });
     const backend = new DockerBackend(session, session.model, 'web', 'syscalls', new AbortController().signal, undefined);
     // A different sample per seed; the seed is printed so a failure can be replayed.
     const seed = Number(process.env.HARDSPEC_MINIMIZE_SAMPLE_SEED ?? '1');

@@ -252,8 +252,11 @@ export class StackSession {
 
   /** Removes the services' containers and the named volumes only they mount (fresh state). */
   private async removeServices(services: readonly string[]): Promise<void> {
-    const rm = await this.stackRun.compose(['rm', '-s', '-f', ...services], { timeoutMs: 120_000 });
-    if (rm.code !== 0) throw new Error(`compose rm ${services.join(' ')} exited ${rm.code}: ${lastLines(rm.stderr, 5)}`);
+    // Killed, not stopped: their state is thrown away, and a graceful stop (nginx's SIGQUIT waits
+    // for keep-alive connections) would cost up to the 10 s stop time-out per run.
+    const kill = await this.stackRun.compose(['kill', ...services], { timeoutMs: 60_000 });
+    const rm = await this.stackRun.compose(['rm', '-f', ...services], { timeoutMs: 120_000 });
+    if (rm.code !== 0) throw new Error(`compose rm ${services.join(' ')} exited ${rm.code}: ${lastLines(rm.stderr || kill.stderr, 5)}`);
     const model = this.model;
     const kept = model.services.filter((s) => !services.includes(s.name));
     const volumes = new Set(model.services.filter((s) => services.includes(s.name)).flatMap((s) => s.volumes.filter((v) => v.type === 'volume').map((v) => v.source)));
