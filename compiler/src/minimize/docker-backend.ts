@@ -53,7 +53,7 @@ export class DockerBackend implements MinimizeBackend {
     const m = candidateModel(this.model, this.service, this.what, start);
     let result: Awaited<ReturnType<typeof recordRun>>;
     try {
-      result = await recordRun(this.session, m, runArtifacts(m, this.session.specDirFromOut), this.service, this.signal, { caps: caps || this.what === 'caps' });
+      result = await recordRun(this.session, m, runArtifacts(m, this.session.specDirFromOut), this.service, this.signal, { caps });
     } catch (e) {
       if (this.signal.aborted) throw e;
       // The recorder failed (not the candidate): an oracle error, retried like any other.
