@@ -1,7 +1,7 @@
 // `hardspec minimize` on the real engine (needs root, Docker, bpftrace and Chromium; skipped
 // otherwise). Equivalent by hand, in a copy of the specs:
 //   sed -i 's/^  allow: .*/  baseline: docker-default/' specs/guestbook/db.md   # over-permissive
-//   hardspec minimize guestbook --service db --what syscalls --write && hardspec verify guestbook
+//   hardspec minimize guestbook --service web --what syscalls --write && hardspec verify guestbook
 //   hardspec minimize guestbook --service web --what caps      # → no capabilities
 //   hardspec minimize guestbook --service php --what caps      # → no capabilities
 // and, for the committed 1-minimal allowlist of web, a sample of single removals must each fail.
@@ -48,10 +48,10 @@ describe.skipIf(!ready)('hardspec minimize guestbook (real engine)', () => {
   });
   afterAll(() => rmSync(work, { recursive: true, force: true }));
 
-  it('minimises an over-permissive database allowlist in at most 5 runs, writes it, and verify passes', { timeout: 600_000 }, async () => {
-    const r = await cli(['minimize', 'guestbook', '--service', 'db', '--what', 'syscalls', '--write'], work);
+  it('minimises an over-permissive web server allowlist in at most 5 runs, writes it, and verify passes', { timeout: 600_000 }, async () => {
+    const r = await cli(['minimize', 'guestbook', '--service', 'web', '--what', 'syscalls', '--write'], work);
     expect(r.code, r.out).toBe(0);
-    const report = readJson(path.join(work, 'generated/guestbook/minimize/db-syscalls.json'));
+    const report = readJson(path.join(work, 'generated/guestbook/minimize/web-syscalls.json'));
     expect(validateReport(report)).toEqual([]);
     expect(report.runs.total).toBeLessThanOrEqual(5);
     expect(report.confirmation).toMatchObject({ runs: 3, passed: 3, confirmed: true, flaky: false });
@@ -61,9 +61,9 @@ describe.skipIf(!ready)('hardspec minimize guestbook (real engine)', () => {
     // The runtime's set-up calls before the filter never reach the allowlist.
     expect(report.result.items).not.toContain('pivot_root');
     expect(report.result.items).not.toContain('mount');
-    const spec = readFileSync(path.join(specs, 'guestbook/db.md'), 'utf8');
+    const spec = readFileSync(path.join(specs, 'guestbook/web.md'), 'utf8');
     expect(spec).toContain('baseline: none');
-    expect(spec).toContain('# Database: MariaDB');
+    expect(spec).toContain('# Web server: nginx');
     // The written spec compiled, and the stack verifies with it (every interaction, not only the functional ones).
     const v = await cli(['verify', 'guestbook', '--no-build', '--evidence-dir', path.join(work, 'evidence')], work);
     expect(v.code, v.out).toBe(0);
@@ -83,7 +83,7 @@ describe.skipIf(!ready)('hardspec minimize guestbook (real engine)', () => {
   // Runs only when a 1-minimal report is committed; without one it shows as skipped, never as passed.
   it.skipIf(!committedOneMinimal)('the committed 1-minimal web allowlist: each sampled single removal fails an interaction', { timeout: 600_000 }, async () => {
     const report = committedOneMinimal!;
-    // The copy (db as the first test wrote it, php with Docker's list); web gets the committed list.
+    // The copy (web as the first test wrote it, php and db with Docker's list); web gets the committed list.
     const input = await readStack(path.join(specs, 'guestbook'), path.join(work, 'generated'), work);
     const session = await StackSession.open({ model: compile([input]).stacks[0]!.model, stackDir: path.join(specs, 'guestbook'), outStackDir: path.join(work, 'generated/guestbook'), env: process.env });
     const backend = new DockerBackend(session, session.model, 'web', 'syscalls', new AbortController().signal, undefined);
