@@ -13,7 +13,8 @@
 //
 // The copies publish a free port instead of 8080 so they can run beside a guestbook stack that
 // someone else has up.
-import { cpSync, mkdtempSync, rmSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -166,5 +167,36 @@ describe.skipIf(!dockerAvailable)('hardspec verify: a spec broken at start (real
   it('tears down cleanly', () => {
     expect(labelled(`io.hardspec.run=${String(evidence.runId)}`)).toEqual(nothing);
     expect(labelled(`com.docker.compose.project=${String(evidence.project)}`)).toEqual(nothing);
+  });
+});
+
+describe.skipIf(!dockerAvailable)('hardspec verify: an image that fails to build (real engine)', () => {
+  let work: string;
+  let run: CliRun;
+  let before: ReturnType<typeof labelled>;
+  const tag = `hardspec/test-broken-build:${process.pid}`;
+
+  beforeAll(async () => {
+    work = await brokenCopy((d) => {
+      (d.image as { name: string }).name = tag;
+    });
+    // The team's Dockerfile gains a step that fails, as a typo in a package name would.
+    const dockerfile = path.join(work, 'specs/guestbook/db/Dockerfile');
+    writeFileSync(dockerfile, `${readFileSync(dockerfile, 'utf8')}\nRUN echo "hardspec test: this step fails on purpose" >&2; exit 3\n`);
+    const io = { stdout: { write: () => true }, stderr: { write: () => true }, cwd: work, env: process.env };
+    expect(await runMain(['compile', 'specs', '--out', 'generated'], io)).toBe(0);
+    before = labelled('io.hardspec.stack=guestbook');
+    run = await verifyInProcess(['guestbook', '--evidence-dir', path.join(work, 'evidence')], process.env, work);
+  }, 600_000);
+  afterAll(() => {
+    spawnSync('docker', ['image', 'rm', '-f', tag], { stdio: 'ignore' });
+    rmSync(work, { recursive: true, force: true });
+  });
+
+  it('exits 2 and says the build failed, with the build output, and starts nothing', () => {
+    expect(run.code, run.stderr).toBe(2);
+    expect(run.stderr).toMatch(/build/i);
+    expect(run.stderr).toMatch(/this step fails on purpose/);
+    expect(labelled('io.hardspec.stack=guestbook')).toEqual(before);
   });
 });
