@@ -30,7 +30,7 @@ function arg(name: string, fallback: string): string {
 const services = arg('services', 'web,php,db').split(',');
 const strategies = arg('strategies', 'default,minimal,linear').split(',') as Strategy[];
 const seed = arg('seed', '1');
-const date = new Date().toISOString().slice(0, 10);
+const date = arg('date', new Date().toISOString().slice(0, 10));
 const resultsDir = path.join(REPO, 'bench/results');
 const outFile = path.join(resultsDir, `minimize-${date}.txt`);
 const reportsDir = path.join(resultsDir, `minimize-${date}`);
@@ -50,8 +50,27 @@ const say = (line: string) => { process.stdout.write(`${line}\n`); appendFileSyn
 interface Measured { runs: number; wallMs: number; size: number; oneMinimal: boolean; confirmed: string; result: string[] }
 const measured = new Map<string, Measured>();
 
+function readMeasured(file: string): Measured | undefined {
+  try {
+    const report = JSON.parse(readFileSync(file, 'utf8'));
+    return {
+      runs: report.runs.total, wallMs: report.wallMs, size: report.result.size, oneMinimal: report.result.oneMinimal,
+      confirmed: `${report.confirmation.passed}/${report.confirmation.runs}`, result: report.result.items,
+    };
+  } catch {
+    return undefined;
+  }
+}
+
 async function measure(service: string, strategy: Strategy): Promise<Measured | undefined> {
   const out = path.join(reportsDir, strategy);
+  const reportFile = path.join(out, 'guestbook/minimize', `${service}-syscalls.json`);
+  // Resumable: a measurement whose report exists (from an earlier, interrupted bench) is reused.
+  const done = readMeasured(reportFile);
+  if (done) {
+    say(`  ${service.padEnd(4)} ${strategy.padEnd(8)} runs ${String(done.runs).padStart(4)}  wall ${formatDuration(done.wallMs).padStart(7)}  size ${String(done.size).padStart(3)}  1-minimal ${done.oneMinimal ? 'proven' : 'no'}  confirmed ${done.confirmed}  (measured earlier)`);
+    return done;
+  }
   const args = ['minimize', 'guestbook', '--specs', specs, '--service', service, '--what', 'syscalls', '--seed', seed, '--out', out,
     ...(strategy === 'linear' ? ['--strategy', 'linear'] : []), ...(strategy === 'minimal' ? ['--minimal'] : [])];
   let log = '';
@@ -62,17 +81,11 @@ async function measure(service: string, strategy: Strategy): Promise<Measured | 
   writeFileSync(path.join(out, `${service}.log`), log);
   // Ctrl-C reaches the running minimize (which tears its stack down): stop the whole bench then.
   if (code === 130 || code === 143) { say(`  interrupted (exit ${code}): stopping the bench`); rmSync(specs, { recursive: true, force: true }); process.exit(code); }
-  let report: Record<string, any>;
-  try {
-    report = JSON.parse(readFileSync(path.join(out, 'guestbook/minimize', `${service}-syscalls.json`), 'utf8'));
-  } catch {
+  const m = readMeasured(reportFile);
+  if (!m) {
     say(`  ${service} ${strategy}: no report (exit ${code}); see ${path.relative(REPO, path.join(out, `${service}.log`))}`);
     return undefined;
   }
-  const m: Measured = {
-    runs: report.runs.total, wallMs: report.wallMs, size: report.result.size, oneMinimal: report.result.oneMinimal,
-    confirmed: `${report.confirmation.passed}/${report.confirmation.runs}`, result: report.result.items,
-  };
   say(`  ${service.padEnd(4)} ${strategy.padEnd(8)} runs ${String(m.runs).padStart(4)}  wall ${formatDuration(m.wallMs).padStart(7)} (command ${formatDuration(wall)})  size ${String(m.size).padStart(3)}  1-minimal ${m.oneMinimal ? 'proven' : 'no'}  confirmed ${m.confirmed}  exit ${code}`);
   return m;
 }
