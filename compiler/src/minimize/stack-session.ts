@@ -229,7 +229,13 @@ export class StackSession {
         const r = await this.stackRun.compose(['up', '-d', '--no-build', '--no-deps', ...restarted], { timeoutMs: 180_000, signal });
         if (r.code !== 0 && (ENGINE_TROUBLE.test(r.stderr) || !RUNTIME_START_FAILURE.test(r.stderr))) return this.errorOutcome(scope, restarted, started, `compose up ${restarted.join(' ')} exited ${r.code}: ${lastLines(r.stderr, 5)}`);
         const models = restarted.map((n) => model.services.find((s) => s.name === n)!);
-        states = await this.stackRun.waitHealthy(models, Math.max(...models.map(healthBudget)), signal);
+        // A container compose created but could not start (its process died while runc started
+        // it) never gets a health status: a failure now, not at the end of the health budget.
+        const now = await Promise.all(models.map((m) => this.stackRun.state(m, 0)));
+        const neverStarted = now.filter((st) => st.status === 'created' || st.status === 'missing');
+        states = neverStarted.length
+          ? now.map((st) => (neverStarted.includes(st) ? { ...st, ok: false, reason: `the container was not started (${st.status}): ${lastLines(r.stderr, 2) || 'no output'}` } : st))
+          : (await Promise.all(models.map((m) => this.stackRun.waitHealthy([m], healthBudget(m), signal)))).flat();
       }
       const startMs = Date.now() - started;
       const unhealthy = states.filter((s) => !s.ok).map((s) => ({ service: s.service, reason: s.reason ?? 'not healthy' }));
