@@ -107,6 +107,6 @@ describe('hardspec CLI', () => {
     const r = await cli(['compile', 'specs'], { cwd: dir });
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/demo: 1 service\(s\), \d+ artifacts written to generated\/demo\//);
-    expect((await readdir(path.join(dir, 'generated/demo'))).sort()).toEqual(['compose.yaml', 'manifest.json', 'seccomp', 'strip']);
+    expect((await readdir(path.join(dir, 'generated/demo'))).sort()).toEqual(['compose.yaml', 'manifest.json', 'seccomp']);
   });
 });

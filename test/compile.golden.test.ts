@@ -166,6 +166,8 @@ image:
 user: "1000:1000"
 selinux:
   type: demo_worker_t
+strip:
+  files: [/usr/bin/worker]
 ---
 # Worker
 `;
@@ -176,7 +178,7 @@ selinux:
     expect(await cli(['compile', 'specs', '--out', 'generated'], tmp)).toBe(0);
     const out = path.join(tmp, 'generated/demo');
     const withWorker = await readTree(out);
-    for (const f of ['seccomp/worker.json', 'strip/worker.json', 'strip/worker.strip-cmd', 'selinux/demo_worker.te']) {
+    for (const f of ['seccomp/worker.json', 'strip/worker.json', 'strip/worker.strip-cmd', 'selinux/demo_worker.te', 'compose.stripped.yaml']) {
       expect(withWorker.has(f), f).toBe(true);
     }
 

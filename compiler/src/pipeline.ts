@@ -14,7 +14,8 @@
  */
 import { diagnostic, hasErrors, sortDiagnostics, type Diagnostic } from './diagnostics/diagnostic.ts';
 import type { Artifact } from './emit/artifact.ts';
-import { emitCompose } from './emit/compose/emit-compose.ts';
+import type { YamlValue } from './emit/yaml-writer.ts';
+import { emitCompose, hasStripList } from './emit/compose/emit-compose.ts';
 import { validateCompose } from './emit/compose/validate-compose.ts';
 import { emitManifest } from './emit/manifest.ts';
 import { emitSeccompProfile, validateSeccompProfile } from './emit/seccomp/emit-seccomp.ts';
@@ -161,12 +162,20 @@ function compileStack(input: StackInput, options: CompileOptions): { stack?: Com
 export function emitStack(model: StackModel, specDirFromOut: string, diagnostics: Diagnostic[] = []): Artifact[] {
   const { artifact: compose, document } = emitCompose(model, { specDirFromOut });
   const artifacts: Artifact[] = [compose];
-  for (const s of model.services) {
-    artifacts.push(emitSeccompProfile(model.name, s), ...emitSelinuxModule(model.name, s), ...emitStrip(model, s));
+  let strippedDocument: YamlValue | undefined;
+  if (model.services.some(hasStripList)) {
+    const stripped = emitCompose(model, { specDirFromOut, stripped: true });
+    artifacts.push(stripped.artifact);
+    strippedDocument = stripped.document;
   }
-  const composeProblems = validateCompose(document);
-  for (const p of composeProblems) {
-    diagnostics.push(diagnostic('HS4001', { file: `${model.dir}/stack.md`, line: 1, column: 1 }, `generated compose.yaml is not valid: ${p}`, 'this is a bug in hardspec; please report it with the spec'));
+  for (const s of model.services) {
+    artifacts.push(emitSeccompProfile(model.name, s), ...emitSelinuxModule(model.name, s), ...(hasStripList(s) ? emitStrip(model, s) : []));
+  }
+  for (const [file, doc] of [['compose.yaml', document], ['compose.stripped.yaml', strippedDocument]] as const) {
+    if (doc === undefined) continue;
+    for (const p of validateCompose(doc)) {
+      diagnostics.push(diagnostic('HS4001', { file: `${model.dir}/stack.md`, line: 1, column: 1 }, `generated ${file} is not valid: ${p}`, 'this is a bug in hardspec; please report it with the spec'));
+    }
   }
   for (const a of artifacts.filter((x) => x.path.startsWith('seccomp/'))) {
     for (const p of validateSeccompProfile(JSON.parse(a.content))) {

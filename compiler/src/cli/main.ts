@@ -17,6 +17,7 @@ const commands: Record<string, Command> = {
   compile: { summary: 'compile specs into compose, seccomp, SELinux and strip artifacts', run: (a, io) => runCompile(a, io, false) },
   check: { summary: 'validate specs and report problems; write nothing', run: (a, io) => runCompile(a, io, true) },
   verify: { summary: 'start the compiled stack on Docker, prove every interaction, write evidence', run: async (a, io) => (await import('../verify/verify-command.ts')).runVerify(a, io) },
+  strip: { summary: 'build stripped FROM-scratch images from the strip lists, with SBOMs and size reports', run: async (a, io) => (await import('../strip/command.ts')).runStrip(a, io) },
   minimize: { summary: 'find the smallest seccomp allowlist or capability set the interactions need', run: async (a, io) => (await import('../minimize/command.ts')).runMinimize(a, io) },
 };
 

@@ -10,7 +10,7 @@ export interface Artifact {
 }
 
 /** The folders and files inside generated/<stack>/ that the compiler owns and may replace. */
-export const COMPILER_OWNED = ['compose.yaml', 'manifest.json', 'seccomp', 'selinux', 'strip'] as const;
+export const COMPILER_OWNED = ['compose.yaml', 'compose.stripped.yaml', 'manifest.json', 'seccomp', 'selinux', 'strip'] as const;
 
 /**
  * The header for artifacts whose format has comments. It names the sources by their path inside

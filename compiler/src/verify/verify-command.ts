@@ -41,8 +41,10 @@ import { buildProbe } from './probe.ts';
 import { formatDuration, formatResultLine, formatSummary, type ReportStyle } from './report.ts';
 import { runInteraction, skippedResult, specInteractions, type InteractionResult } from './runner.ts';
 import { ensureSecrets, Scrubber } from './secrets.ts';
+import { checkStrippedImage } from '../strip/check.ts';
+import { servicesToStrip, stripImages, writeStripReports } from '../strip/strip-images.ts';
 
-export const VERIFY_HELP = `Usage: hardspec verify [STACK] [--specs DIR] [--out DIR] [--evidence-dir DIR] [--json] [--no-build] [--keep-going]
+export const VERIFY_HELP = `Usage: hardspec verify [STACK] [--specs DIR] [--out DIR] [--evidence-dir DIR] [--stripped] [--json] [--no-build] [--keep-going]
 
 Starts the compiled stack on the local Docker engine under a fresh compose project, runs every
 interaction of its specs and the automatic security checks of every service, writes evidence,
@@ -52,6 +54,9 @@ and always tears the stack down again (also on Ctrl-C).
   --specs DIR         the folder of stacks                                      [default: specs]
   --out DIR           where the compiled generated/<stack>/ is                  [default: generated]
   --evidence-dir DIR  where evidence goes                          [default: <out>/<stack>/evidence]
+  --stripped          run the stripped images (compose.stripped.yaml): strips every service with a
+                      strip list first (as hardspec strip) and checks each stripped image
+                      [evidence default: <out>/<stack>/evidence/stripped]
   --json              print the evidence JSON on stdout (progress goes to stderr)
   --no-build          do not rebuild images that exist (missing ones are still built)
   --keep-going        run the interactions even when a service did not become healthy
@@ -75,12 +80,13 @@ interface Options {
   readonly json: boolean;
   readonly noBuild: boolean;
   readonly keepGoing: boolean;
+  readonly stripped: boolean;
 }
 
 function parseVerifyArgs(argv: readonly string[]): Options | 'help' {
   const { flags, positionals } = parseArgs(argv, {
     specs: { type: 'string' }, out: { type: 'string' }, 'evidence-dir': { type: 'string' },
-    json: { type: 'boolean' }, 'no-build': { type: 'boolean' }, 'keep-going': { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+    json: { type: 'boolean' }, 'no-build': { type: 'boolean' }, 'keep-going': { type: 'boolean' }, stripped: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
   });
   if (flags.help) return 'help';
   if (positionals.length > 1) throw new UsageError(`expected at most one STACK, got ${positionals.length}`);
@@ -89,14 +95,14 @@ function parseVerifyArgs(argv: readonly string[]): Options | 'help' {
     specs: (flags.specs as string | undefined) ?? 'specs',
     out: (flags.out as string | undefined) ?? 'generated',
     ...(flags['evidence-dir'] ? { evidenceDir: flags['evidence-dir'] as string } : {}),
-    json: Boolean(flags.json), noBuild: Boolean(flags['no-build']), keepGoing: Boolean(flags['keep-going']),
+    json: Boolean(flags.json), noBuild: Boolean(flags['no-build']), keepGoing: Boolean(flags['keep-going']), stripped: Boolean(flags.stripped),
   };
 }
 
 const isStackDir = (p: string) => existsSync(path.join(p, 'stack.md')) && statSync(p).isDirectory();
 
 /** STACK → the stack folder: a folder holding stack.md, or <specs>/<STACK>, or the only stack under <specs>. */
-async function resolveStackDir(cwd: string, o: Options): Promise<string> {
+export async function resolveStackDir(cwd: string, o: Pick<Options, 'stackArg' | 'specs'>): Promise<string> {
   if (o.stackArg) {
     const direct = path.resolve(cwd, o.stackArg);
     if (isStackDir(direct)) return direct;
@@ -111,7 +117,7 @@ async function resolveStackDir(cwd: string, o: Options): Promise<string> {
 }
 
 /** Phase 1: the stack compiled in memory, and generated/<stack>/ checked against it. */
-async function compileAndCompare(io: CliIo, o: Options): Promise<number | {
+export async function compileAndCompare(io: CliIo, o: Pick<Options, 'stackArg' | 'specs' | 'out' | 'evidenceDir'> & { readonly stripped?: boolean }): Promise<number | {
   model: StackModel; stackDir: string; outStackDir: string; evidenceDir: string; manifest: { specs: { path: string; sha256: string }[]; artifacts: { path: string; sha256: string }[] };
 }> {
   const stackDir = await resolveStackDir(io.cwd, o);
@@ -130,7 +136,7 @@ async function compileAndCompare(io: CliIo, o: Options): Promise<number | {
   }
   return {
     model: stack.model, stackDir, outStackDir,
-    evidenceDir: path.resolve(io.cwd, o.evidenceDir ?? path.join(o.out, stack.name, 'evidence')),
+    evidenceDir: path.resolve(io.cwd, o.evidenceDir ?? path.join(o.out, stack.name, 'evidence', ...(o.stripped ? ['stripped'] : []))),
     manifest: JSON.parse(stack.artifacts.find((a) => a.path === 'manifest.json')!.content),
   };
 }
@@ -185,7 +191,9 @@ export async function runVerify(argv: readonly string[], io: CliIo, deps: Verify
   const tmp = await mkdtemp(path.join(os.tmpdir(), `hardspec-verify-${runId}-`));
   const overridePath = path.join(tmp, 'override.yaml');
   await writeFile(overridePath, composeOverride(model, { runId, stack: model.name, pid: process.pid, pidStart: pidStartTime(process.pid) }, env.probePath), { mode: 0o600 });
-  const composeProject = { name: project, files: ['compose.yaml', overridePath] };
+  const stripServices = o.stripped ? servicesToStrip(model) : [];
+  if (o.stripped && stripServices.length === 0) throw new UsageError(`--stripped: no service of ${model.name} has a strip list (strip.packages or strip.files)`);
+  const composeProject = { name: project, files: [o.stripped ? 'compose.stripped.yaml' : 'compose.yaml', overridePath] };
   const run = new StackRun({ docker, variant, project: composeProject, runId, cwd: outStackDir, env: io.env, model });
   const browser = new BrowserPool();
   const results: InteractionResult[] = [];
@@ -203,8 +211,13 @@ export async function runVerify(argv: readonly string[], io: CliIo, deps: Verify
     // 4. images
     const buildStart = Date.now();
     await ensureBaseImages(model, steps);
-    await buildImages(model, { ...steps, variant, project: composeProject, cwd: outStackDir, skipWhenPresent: o.noBuild });
+    await buildImages(model, { ...steps, variant, project: { ...composeProject, files: ['compose.yaml', overridePath] }, cwd: outStackDir, skipWhenPresent: o.noBuild });
     images = await imageRecords(model, docker);
+    if (o.stripped) {
+      const stripped = await stripImages(docker, model, stripServices, say);
+      await writeStripReports(outStackDir, stripped);
+      images = images.map((r) => { const x = stripped.find((t) => t.service === r.service); return x ? { service: r.service, image: x.target, id: x.strippedId } : r; });
+    }
     timings.buildMs = Date.now() - buildStart;
 
     // 5. up
@@ -234,6 +247,7 @@ export async function runVerify(argv: readonly string[], io: CliIo, deps: Verify
       const seccompProfiles = Object.fromEntries(await Promise.all(model.services.map(async (s) => [s.name, await readFile(path.join(outStackDir, 'seccomp', `${s.name}.json`), 'utf8')] as const)));
       const auto = automaticChecks({ engine, model, project, runToken: runId, mounts: { stackDir, secretsDir: path.join(outStackDir, 'secrets') }, seccompProfiles, signal });
       for (const c of auto) report(await runAutoCheck(c, signal));
+      for (const s of stripServices) report(await checkStrippedImage(docker, s));
     } else {
       for (const it of specInteractions(model)) report(skippedResult(it, 'not run: the stack did not come up (see the .auto.healthy results)'));
     }

@@ -13,7 +13,15 @@ import { toYaml, type YamlValue } from '../yaml-writer.ts';
 export interface ComposeOptions {
   /** Path from generated/<stack>/ to the stack's spec folder, e.g. "../../specs/guestbook". */
   readonly specDirFromOut: string;
+  /**
+   * compose.stripped.yaml: services with a strip list run their stripped image (built by
+   * `hardspec strip`, named by strip.target) and have no build section; the rest is the same.
+   */
+  readonly stripped?: boolean;
 }
+
+/** A service with something in its strip list gets a stripped image. */
+export const hasStripList = (s: ServiceModel) => s.strip.packages.length > 0 || s.strip.files.length > 0;
 
 /** docker-compose interpolates $VAR in every string; a literal $ must be written $$. */
 const literal = (s: string) => s.replace(/\$/g, '$$$$');
@@ -31,7 +39,8 @@ export function emitCompose(stack: StackModel, options: ComposeOptions): { artif
   if (stack.secrets.length) {
     doc.secrets = Object.fromEntries(stack.secrets.map((s) => [s.name, { file: `./secrets/${s.name}` }]));
   }
-  const artifact = { path: 'compose.yaml', content: generatedHeader('#', stack.name, sources) + toYaml(doc), sources };
+  const note = options.stripped ? `# The same stack on the stripped images (strip.target), built by: hardspec strip ${stack.name}\n` : '';
+  const artifact = { path: options.stripped ? 'compose.stripped.yaml' : 'compose.yaml', content: generatedHeader('#', stack.name, sources) + note + toYaml(doc), sources };
   return { artifact, document: stripUndefined(doc) };
 }
 
@@ -41,15 +50,16 @@ function composeService(s: ServiceModel, stack: StackModel, options: ComposeOpti
     `seccomp=seccomp/${s.name}.json`,
     ...(s.selinux ? [`label=type:${s.selinux.type}`] : []),
   ];
-  const build = s.image.build && {
+  const stripped = options.stripped === true && hasStripList(s);
+  const build = !stripped && s.image.build && {
     context: joinRelative(options.specDirFromOut, s.image.build.context),
     dockerfile: s.image.build.dockerfile,
     args: s.image.build.args.length ? Object.fromEntries(s.image.build.args.map(([k, v]) => [k, literal(v)])) : undefined,
   };
   const healthy = new Set(stack.services.filter((x) => x.healthcheck).map((x) => x.name));
   return {
-    image: s.image.name,
-    build,
+    image: stripped ? s.strip.target : s.image.name,
+    build: build || undefined,
     entrypoint: s.entrypoint?.map(literal),
     command: s.command?.map(literal),
     working_dir: s.workingDir,
