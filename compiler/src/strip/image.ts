@@ -57,13 +57,18 @@ export async function exportImageFs(docker: Docker, image: string): Promise<Imag
 /** The config fields a stripped image carries over from its full image (Docker's image config names). */
 const CARRIED = ['User', 'ExposedPorts', 'Env', 'Entrypoint', 'Cmd', 'Healthcheck', 'Volumes', 'WorkingDir', 'StopSignal', 'Labels', 'OnBuild', 'Shell'] as const;
 
-/** Pure: the entries of the stripped image's single layer, in path order. */
-export function layerEntries(fs: ImageFs, plan: StripPlan): { entry: FsEntry; content?: Buffer }[] {
+/**
+ * Pure: the entries of the stripped image's single layer, in path order. Folders get the time
+ * `dirMtime` (the full image's creation): `docker export` reads a container, and creating one
+ * touches the folders Docker puts its files in (/etc for hosts and resolv.conf, /), so their
+ * times would differ from one export to the next.
+ */
+export function layerEntries(fs: ImageFs, plan: StripPlan, dirMtime = 0): { entry: FsEntry; content?: Buffer }[] {
   const kept = new Set(plan.kept.map((k) => k.entry.path));
   const out: { entry: FsEntry; content?: Buffer }[] = [];
   for (const k of plan.kept) {
     if (k.entry.path === '/') continue;
-    let entry: FsEntry = { ...k.entry, mode: k.mode };
+    let entry: FsEntry = { ...k.entry, mode: k.mode, ...(k.entry.type === 'dir' ? { mtime: dirMtime } : {}) };
     // A hard link whose target is not kept becomes the file itself.
     if (entry.type === 'hardlink' && (!entry.linkname || !kept.has(entry.linkname))) {
       const { linkname: _drop, ...rest } = entry;
@@ -87,7 +92,7 @@ export interface StrippedArchive {
 
 /** Pure: the stripped image as a Docker archive (manifest.json, config, one layer), deterministic. */
 export function strippedArchive(fs: ImageFs, plan: StripPlan, full: FullImage, target: string): StrippedArchive {
-  const layer = writeTar(layerEntries(fs, plan));
+  const layer = writeTar(layerEntries(fs, plan, Math.floor(Date.parse(full.created) / 1000) || 0));
   const diffId = `sha256:${createHash('sha256').update(layer).digest('hex')}`;
   const carried: Record<string, unknown> = {};
   for (const k of CARRIED) if (full.config[k] !== undefined && full.config[k] !== null) carried[k] = full.config[k];

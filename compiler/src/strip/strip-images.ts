@@ -87,6 +87,7 @@ export function sbomOf(fs: ImageFs, plan: StripPlan, full: FullImage, target: st
   return spdxDocument({
     name: target,
     created: full.created,
+    toolVersion: COMPILER_VERSION,
     packages: plan.packages.map((p) => ({ name: p.name, version: p.version, arch: p.architecture, files: [...p.kept] })),
     files,
   });
