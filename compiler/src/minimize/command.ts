@@ -37,6 +37,7 @@ import { applySpecChange, unifiedDiff } from './write-spec.ts';
 
 export const MINIMIZE_HELP = `Usage: hardspec minimize STACK --service NAME --what caps|syscalls [--strategy record|linear]
                          [--minimal] [--seed N] [--write] [--specs DIR] [--out DIR] [--json] [--no-build]
+       hardspec minimize STACK --service NAME --what caps|syscalls --apply REPORT [--write]
 
 Finds the smallest seccomp allowlist (--what syscalls) or capability set (--what caps) of one
 service that still passes the stack's functional interactions, using the verifier as the oracle,
@@ -53,6 +54,8 @@ and proves it with three confirmation runs. Needs root and the local Docker engi
   --seed N          order of the items (runs are the same for the same seed)   [default: 1]
   --write           write the result into the spec's frontmatter and recompile
                     (without it, the change is printed as a diff)
+  --apply REPORT    no runs: put the result of a finished, confirmed minimisation (its report
+                    JSON, e.g. from bench:minimize) into the spec, as --write would
   --confirm N       confirmation runs of the final set                         [default: 3]
   --keep LIST       items every candidate holds and the search never removes, comma-separated,
                     or none                [default for syscalls: restart_syscall,rt_sigreturn]
@@ -84,13 +87,14 @@ interface Options {
   readonly out: string;
   readonly json: boolean;
   readonly noBuild: boolean;
+  readonly apply?: string;
 }
 
 function parseMinimizeArgs(argv: readonly string[]): Options | 'help' {
   const { flags, positionals } = parseArgs(argv, {
     service: { type: 'string' }, what: { type: 'string' }, strategy: { type: 'string' }, minimal: { type: 'boolean' },
     seed: { type: 'string' }, write: { type: 'boolean' }, confirm: { type: 'string' }, restart: { type: 'string' }, keep: { type: 'string' }, specs: { type: 'string' }, out: { type: 'string' },
-    json: { type: 'boolean' }, 'no-build': { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+    json: { type: 'boolean' }, 'no-build': { type: 'boolean' }, apply: { type: 'string' }, help: { type: 'boolean', short: 'h' },
   });
   if (flags.help) return 'help';
   if (positionals.length !== 1) throw new UsageError(positionals.length ? `expected one STACK, got ${positionals.length}` : 'name the STACK to minimise');
@@ -110,6 +114,7 @@ function parseMinimizeArgs(argv: readonly string[]): Options | 'help' {
   return {
     ...(restart ? { restart } : {}),
     ...(keep ? { keep } : {}),
+    ...(flags.apply ? { apply: flags.apply as string } : {}),
     stack: positionals[0]!, service, what, strategy, minimal: Boolean(flags.minimal), seed, write: Boolean(flags.write), confirm,
     specs: (flags.specs as string | undefined) ?? 'specs', out: (flags.out as string | undefined) ?? 'generated', json: Boolean(flags.json), noBuild: Boolean(flags['no-build']),
   };
@@ -142,6 +147,7 @@ export async function runMinimize(argv: readonly string[], io: CliIo, deps: { si
   const model = stack.model;
   const service = model.services.find((s) => s.name === o.service);
   if (!service) throw new UsageError(`the stack ${model.name} has no service ${JSON.stringify(o.service)} (services: ${model.services.map((s) => s.name).join(', ')})`);
+  if (o.apply) return applyReport(io, o, model.name, service.source.path, say);
   const oracle = functionalInteractions(model);
   if (oracle.length === 0) throw new UsageError(`the stack ${model.name} has no functional interactions: the minimiser would have nothing to keep working`);
 
@@ -235,6 +241,27 @@ export async function runMinimize(argv: readonly string[], io: CliIo, deps: { si
     if (t.remaining || t.problems.length) io.stderr.write(`hardspec minimize: teardown left ${t.remaining} resource(s): ${t.problems.join('; ')}\n`);
   }
   return exitCode;
+}
+
+/** --apply: the result of a report into the spec, after checking the report is for it and confirmed. */
+async function applyReport(io: CliIo, o: Options, stack: string, specPath: string, say: (l: string) => void): Promise<number> {
+  const file = path.resolve(io.cwd, o.apply!);
+  let report: { stack?: string; service?: string; what?: string; stopped?: string; result?: { items?: string[] }; confirmation?: { confirmed?: boolean; flaky?: boolean } };
+  try {
+    report = JSON.parse(await readFile(file, 'utf8'));
+  } catch (e) {
+    throw new UsageError(`--apply ${o.apply}: cannot read the report: ${(e as Error).message}`);
+  }
+  const problems = validateReport(report);
+  if (problems.length) throw new UsageError(`--apply ${o.apply}: not a minimize report: ${problems.slice(0, 3).join('; ')}`);
+  const mismatch = [['stack', report.stack, stack], ['service', report.service, o.service], ['what', report.what, o.what]].filter(([, a, b]) => a !== b);
+  if (mismatch.length) throw new UsageError(`--apply ${o.apply}: the report is for ${mismatch.map(([k, a]) => `${k} ${a}`).join(', ')}, not ${mismatch.map(([k, , b]) => `${k} ${b}`).join(', ')}`);
+  if (report.stopped || !report.confirmation?.confirmed) {
+    io.stderr.write(`hardspec minimize: ${o.apply} holds no confirmed result (${report.stopped ?? (report.confirmation?.flaky ? 'flaky confirmation' : 'not confirmed')}): nothing to apply\n`);
+    return EXIT.failed;
+  }
+  say(`applying ${report.result!.items!.length} ${o.what === 'syscalls' ? 'syscalls' : 'capabilities'} from ${path.relative(io.cwd, file) || file}`);
+  return updateSpec(io, o, specPath, report.result!.items!, say);
 }
 
 async function updateSpec(io: CliIo, o: Options, specPath: string, items: readonly string[], say: (l: string) => void): Promise<number> {
