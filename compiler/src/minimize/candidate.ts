@@ -7,7 +7,7 @@ import { resolveSeccomp } from '../emit/seccomp/emit-seccomp.ts';
 import type { ServiceModel, StackModel } from '../model/types.ts';
 import { emitStack } from '../pipeline.ts';
 
-export type What = 'syscalls' | 'caps';
+export type What = 'syscalls' | 'caps' | 'files';
 
 function replaceService(model: StackModel, name: string, f: (s: ServiceModel) => ServiceModel): StackModel {
   if (!model.services.some((s) => s.name === name)) throw new Error(`no service ${name} in the stack ${model.name}`);
@@ -40,6 +40,7 @@ export function withCaps(model: StackModel, service: string, caps: Iterable<stri
 
 /** The candidate's model for `what`. */
 export function candidateModel(model: StackModel, service: string, what: What, items: Iterable<string>): StackModel {
+  if (what === 'files') throw new Error('file candidates are images, not models (files-backend.ts)');
   return what === 'syscalls' ? withSyscalls(model, service, items) : withCaps(model, service, items);
 }
 

@@ -34,8 +34,13 @@ import { detectRecorder } from './record/recorder.ts';
 import { buildReport, formatSummary, validateReport } from './report.ts';
 import { functionalInteractions, StackSession } from './stack-session.ts';
 import { applySpecChange, unifiedDiff } from './write-spec.ts';
+import { hasStripList } from '../emit/compose/emit-compose.ts';
+import type { ImageFs } from '../strip/fs.ts';
+import { exportImageFs, inspectFullImage, type FullImage } from '../strip/image.ts';
+import { FilesBackend } from './files-backend.ts';
+import { fileSearchItems, resultToStripLists, type FileItems } from './files.ts';
 
-export const MINIMIZE_HELP = `Usage: hardspec minimize STACK --service NAME --what caps|syscalls [--strategy record|linear]
+export const MINIMIZE_HELP = `Usage: hardspec minimize STACK --service NAME --what caps|syscalls|files [--strategy record|linear]
                          [--minimal] [--seed N] [--write] [--specs DIR] [--out DIR] [--json] [--no-build]
        hardspec minimize STACK --service NAME --what caps|syscalls --apply REPORT [--write]
 
@@ -45,7 +50,9 @@ and proves it with three confirmation runs. Needs root and the local Docker engi
 
   STACK             a stack name under the specs folder, or a stack folder
   --service NAME    the service to minimise
-  --what KIND       syscalls or caps
+  --what KIND       syscalls, caps, or files (the strip list of a stripped image: group tests
+                    over its packages, folders and files, each candidate a stripped image with
+                    its ELF closure; --minimal proves no single item can go)
   --strategy S      record (default): trace one run with eBPF (bpftrace), prove the recorded set,
                     add back what is missing by group testing;
                     linear: remove one item per run from the spec's set (the manual method)
@@ -101,7 +108,7 @@ function parseMinimizeArgs(argv: readonly string[]): Options | 'help' {
   const service = flags.service as string | undefined;
   if (!service) throw new UsageError('--service NAME is required');
   const what = flags.what as string | undefined;
-  if (what !== 'syscalls' && what !== 'caps') throw new UsageError('--what must be syscalls or caps');
+  if (what !== 'syscalls' && what !== 'caps' && what !== 'files') throw new UsageError('--what must be syscalls, caps or files');
   const strategy = (flags.strategy as string | undefined) ?? 'record';
   if (strategy !== 'record' && strategy !== 'linear') throw new UsageError('--strategy must be record or linear');
   const seed = Number((flags.seed as string | undefined) ?? '1');
@@ -147,12 +154,14 @@ export async function runMinimize(argv: readonly string[], io: CliIo, deps: { si
   const model = stack.model;
   const service = model.services.find((s) => s.name === o.service);
   if (!service) throw new UsageError(`the stack ${model.name} has no service ${JSON.stringify(o.service)} (services: ${model.services.map((s) => s.name).join(', ')})`);
+  if (o.apply && o.what === 'files') throw new UsageError('--apply takes syscalls and caps reports; a files report needs the image: run minimize --what files --write');
   if (o.apply) return applyReport(io, o, model.name, service.source.path, say);
   const oracle = functionalInteractions(model);
   if (oracle.length === 0) throw new UsageError(`the stack ${model.name} has no functional interactions: the minimiser would have nothing to keep working`);
 
   // 2. preflight
-  const recorder = o.strategy === 'record' ? await detectRecorder() : undefined;
+  const recorder = o.strategy === 'record' && o.what !== 'files' ? await detectRecorder() : undefined;
+  if (o.what === 'files' && !hasStripList(service)) throw new UsageError(`service ${service.name} has no strip list (strip.packages or strip.files): there is no file list to minimise`);
   if (recorder && !recorder.ok) {
     say(`no recorder: ${recorder.problems.join('; ')}`);
     say(`fallbacks seen: ${recorder.fallbacks.join(', ') || 'none'}; starting from the spec's whole set instead${o.minimal ? '' : ' (give --minimal to shrink it)'}`);
@@ -162,7 +171,8 @@ export async function runMinimize(argv: readonly string[], io: CliIo, deps: { si
   const session = await StackSession.open({ model, stackDir, outStackDir, env: io.env, say });
   const arch = seccompArch(nodeArch(session.facts.arch));
   const universe = syscallUniverse(service, arch);
-  const start = o.what === 'syscalls' ? universe.start : capabilityStart(service.capAdd);
+  let files: { fs: ImageFs; full: FullImage; items: FileItems } | undefined;
+  const start = o.what === 'syscalls' ? universe.start : o.what === 'caps' ? capabilityStart(service.capAdd) : [];
   const pool = o.what === 'syscalls' ? universe.pool : [];
   const controller = new AbortController();
   const untrap = trapSignals(deps.signals ?? process, controller, say);
@@ -176,6 +186,7 @@ export async function runMinimize(argv: readonly string[], io: CliIo, deps: { si
   };
   process.on('unhandledRejection', strayBrowserRejection);
   let exitCode: number = EXIT.ok;
+  let cleanupFiles: (() => Promise<void>) | undefined;
   try {
     const steps = { docker: session.docker, env: io.env, say, signal: controller.signal };
     await session.writeArtifacts(runArtifacts(session.model, session.specDirFromOut));
@@ -185,14 +196,27 @@ export async function runMinimize(argv: readonly string[], io: CliIo, deps: { si
       say(`removed leftovers of an interrupted run ${l.runId} (project ${l.project}): ${l.containers} container(s), ${l.networks} network(s), ${l.volumes} volume(s)`);
     }
     await checkPortsFree(session.model);
+    if (o.what === 'files') {
+      const full = await inspectFullImage(session.docker, service.image.name);
+      if (!full) throw new EnvironmentError(`image ${service.image.name} is missing after the build`);
+      say(`reading ${service.image.name} to list the strip list's files`);
+      const fs = await exportImageFs(session.docker, service.image.name);
+      const items = fileSearchItems(fs, service);
+      files = { fs, full, items };
+      start.push(...items.items);
+    }
     say(`minimising ${o.what} of ${model.name}/${service.name}: strategy ${o.strategy}${o.minimal ? ', --minimal' : ''}, seed ${o.seed}; start set ${start.length}; oracle: ${oracle.length} functional interactions; project ${session.project}${session.ports.size ? ` (ports ${[...session.ports].map(([a, b]) => `${a}→${b}`).join(', ')})` : ''} on Docker ${session.facts.version} with ${describeVariant(session.variant)}`);
 
     // 3. search
-    const backend = new DockerBackend(session, session.model, service.name, o.what, controller.signal, recorder?.ok ? { caps: recorder.caps } : undefined);
+    const filesBackend = files ? new FilesBackend(session, session.docker, service, files.fs, files.full, controller.signal) : undefined;
+    if (filesBackend) cleanupFiles = () => filesBackend.cleanup();
+    const backend = filesBackend
+      ?? new DockerBackend(session, session.model, service.name, o.what, controller.signal, recorder?.ok ? { caps: recorder.caps } : undefined);
     const began = Date.now();
     const tty = Boolean(progress.isTTY);
     const result = await minimize(backend, {
       what: o.what, strategy: o.strategy, minimal: o.minimal, seed: o.seed, start, pool, confirmRuns: o.confirm, ...(o.restart ? { restart: o.restart } : {}),
+      ...(o.what === 'files' ? { reduce: true, ordered: true } : {}),
       keep: o.keep ?? (o.what === 'syscalls' ? DEFAULT_KEEP_SYSCALLS : []),
       onRun: (log, est) => {
         const what = log.removed.length || log.added.length
@@ -228,7 +252,11 @@ export async function runMinimize(argv: readonly string[], io: CliIo, deps: { si
     exitCode = result.confirmed && !result.stopped ? EXIT.ok : EXIT.failed;
 
     // 5. spec
-    if (result.confirmed && !result.stopped) exitCode = await updateSpec(io, o, service.source.path, result.result, say);
+    if (result.confirmed && !result.stopped) {
+      exitCode = files
+        ? await updateSpec(io, o, service.source.path, result.result, say, resultToStripLists(service, files.items, result.result))
+        : await updateSpec(io, o, service.source.path, result.result, say);
+    }
   } catch (e) {
     if (e instanceof Interrupted) exitCode = e.exitCode;
     else if (e instanceof EnvironmentError) { io.stderr.write(`hardspec minimize: ${e.message}\n`); exitCode = EXIT.usage; }
@@ -236,6 +264,7 @@ export async function runMinimize(argv: readonly string[], io: CliIo, deps: { si
   } finally {
     say('tearing the stack down');
     const t = await session.close();
+    if (cleanupFiles) await cleanupFiles();
     untrap();
     process.off('unhandledRejection', strayBrowserRejection);
     if (t.remaining || t.problems.length) io.stderr.write(`hardspec minimize: teardown left ${t.remaining} resource(s): ${t.problems.join('; ')}\n`);
@@ -264,10 +293,10 @@ async function applyReport(io: CliIo, o: Options, stack: string, specPath: strin
   return updateSpec(io, o, specPath, report.result!.items!, say);
 }
 
-async function updateSpec(io: CliIo, o: Options, specPath: string, items: readonly string[], say: (l: string) => void): Promise<number> {
+async function updateSpec(io: CliIo, o: Options, specPath: string, items: readonly string[], say: (l: string) => void, strip?: { packages: string[]; files: string[] }): Promise<number> {
   const file = path.resolve(io.cwd, specPath);
   const before = await readFile(file, 'utf8');
-  const changed = applySpecChange(before, o.what === 'syscalls' ? { what: 'syscalls', allow: items } : { what: 'caps', add: items });
+  const changed = applySpecChange(before, strip ? { what: 'files', ...strip } : o.what === 'syscalls' ? { what: 'syscalls', allow: items } : { what: 'caps', add: items });
   if ('error' in changed) { io.stderr.write(`hardspec minimize: cannot update ${specPath}: ${changed.error}\n`); return EXIT.failed; }
   const diff = unifiedDiff(before, changed.text, specPath);
   if (!diff) { say(`${specPath} already holds this set`); return EXIT.ok; }

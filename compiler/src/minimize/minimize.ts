@@ -40,6 +40,14 @@ export interface MinimizeOptions {
   readonly what: What;
   readonly strategy: Strategy;
   readonly minimal: boolean;
+  /**
+   * Remove what is not needed by group testing even without --minimal (the file-list search:
+   * there is no recording to start from, and the whole list is the start). --minimal adds the
+   * proof of 1-minimality.
+   */
+  readonly reduce?: boolean;
+  /** Search in the start set's own order (files: by package and folder) instead of a seeded shuffle. */
+  readonly ordered?: boolean;
   readonly seed: number;
   /** The set the spec has now (syscalls on the engine's architecture, or capabilities). */
   readonly start: readonly string[];
@@ -212,9 +220,9 @@ export async function minimize(backend: MinimizeBackend, o: MinimizeOptions): Pr
       current = state.current;
     }
 
-    if (o.minimal && !stopped) {
-      tester.startPhase('minimal', state.current);
-      const order = seededOrder(state.current, o.seed + 1);
+    if ((o.minimal || o.reduce) && !stopped) {
+      tester.startPhase(o.minimal ? 'minimal' : 'reduce', state.current);
+      const order = o.ordered ? o.start.filter((x) => state.current.has(x)) : seededOrder(state.current, o.seed + 1);
       if (o.strategy === 'record') {
         const { tolerated, rest } = splitByFailures(order, recorded?.items ?? []);
         // Calls that only ever failed in the recording: the service copes with their failure,
@@ -230,7 +238,7 @@ export async function minimize(backend: MinimizeBackend, o: MinimizeOptions): Pr
         }
       }
       const proofOrder = o.strategy === 'record' && recorded ? [...splitByFailures(order, recorded.items).tolerated, ...splitByFailures(order, recorded.items).rest] : order;
-      await proveOneMinimal(state, proofOrder, tester, (r) => { remaining = r + confirmRuns; });
+      if (o.minimal) await proveOneMinimal(state, proofOrder, tester, (r) => { remaining = r + confirmRuns; });
       current = state.current;
     }
   } catch (e) {

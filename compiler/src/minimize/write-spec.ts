@@ -9,7 +9,8 @@ import { CORE_SCHEMA, EVENT_ID, SCALAR_STYLE, constructFromEvents, getScalarValu
 
 export type SpecChange =
   | { readonly what: 'syscalls'; readonly allow: readonly string[] }
-  | { readonly what: 'caps'; readonly add: readonly string[] };
+  | { readonly what: 'caps'; readonly add: readonly string[] }
+  | { readonly what: 'files'; readonly packages: readonly string[]; readonly files: readonly string[] };
 
 interface Node {
   readonly kind: 'map' | 'seq' | 'scalar';
@@ -68,7 +69,9 @@ function flowList(names: readonly string[], continuationIndent: number, firstCol
   let line = '[';
   let column = firstColumn;
   names.forEach((n, i) => {
-    const piece = `${n}${i < names.length - 1 ? ',' : ']'}`;
+    // Plain when YAML reads it back as the same string in a flow list; else double-quoted (JSON is valid YAML).
+    const plain = /^[A-Za-z0-9_./@+-]+$/.test(n) && !/^[-.+@]/.test(n) ? n : JSON.stringify(n);
+    const piece = `${plain}${i < names.length - 1 ? ',' : ']'}`;
     const sep = line === '[' || line === '' ? '' : ' ';
     if (column + line.length + sep.length + piece.length > 100 && line !== '[' && line !== '') {
       lines.push(line);
@@ -168,14 +171,17 @@ export function applySpecChange(text: string, change: SpecChange): { text: strin
   if (!before.root || before.root.kind !== 'map' || before.error) return { error: `the frontmatter does not parse: ${before.error ?? 'not a mapping'}` };
   const edits = change.what === 'syscalls'
     ? setKeys(parts.yaml, before.root, 'seccomp', [['baseline', { scalar: 'none' }], ['allow', { list: change.allow }]])
-    : setKeys(parts.yaml, before.root, 'capabilities', [['add', { list: change.add }]]);
+    : change.what === 'caps'
+      ? setKeys(parts.yaml, before.root, 'capabilities', [['add', { list: change.add }]])
+      : setKeys(parts.yaml, before.root, 'strip', [['packages', { list: change.packages }], ['files', { list: change.files }]]);
   if (typeof edits === 'string') return { error: edits };
   const yaml = applyEdits(parts.yaml, edits);
   const after = parse(yaml);
   if (after.error) return { error: `the edited frontmatter does not parse (a bug; nothing written): ${after.error}` };
   const expected = structuredClone(before.data) as Record<string, Record<string, unknown> | undefined>;
   if (change.what === 'syscalls') expected.seccomp = { ...(expected.seccomp ?? {}), baseline: 'none', allow: [...change.allow] };
-  else expected.capabilities = { ...(expected.capabilities ?? {}), add: [...change.add] };
+  else if (change.what === 'caps') expected.capabilities = { ...(expected.capabilities ?? {}), add: [...change.add] };
+  else expected.strip = { ...(expected.strip ?? {}), packages: [...change.packages], files: [...change.files] };
   if (canonical(after.data) !== canonical(expected)) return { error: 'the edited frontmatter does not hold the expected data (a bug; nothing written)' };
   return { text: parts.head + yaml + parts.tail };
 }

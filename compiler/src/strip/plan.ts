@@ -22,6 +22,12 @@ export interface StripInput {
   readonly service: string;
   readonly packages: readonly string[];
   readonly files: readonly string[];
+  /**
+   * Paths the policy lets through (a shell, a set-id file): those strip.files names. Defaults to
+   * `files`; the file-list search passes the spec's own list here, since its candidates list
+   * every file they keep.
+   */
+  readonly named?: readonly string[];
 }
 
 export interface KeptFile {
@@ -149,7 +155,8 @@ export function planStrip(fs: ImageFs, input: StripInput): StripPlan {
   // 3. policy
   const policy: { path: string; action: 'dropped' | 'setid-cleared'; why: string }[] = [];
   const dropped = new Map<string, string>();
-  const named = (p: string) => listed.has(p);
+  const namedSet = input.named ? new Set(input.named.map(normalizePath)) : listed;
+  const named = (p: string) => namedSet.has(p);
   for (const p of [...keep.keys()].sort()) {
     const e = fs.entry(p);
     if (!e || named(p)) continue;

@@ -1,0 +1,82 @@
+/**
+ * The file-list search's pure parts: items from a strip list (package files without
+ * documentation, listed files, entries of listed folders, in package-then-path order), candidates
+ * as strip lists that keep the spec's policy exemptions, results written back as packages,
+ * folders and files; and the search itself (group tests in the given order) on a fake oracle.
+ */
+import { describe, expect, it } from 'vitest';
+import { fileSearchItems, resultToStripLists, candidateStripInput } from '../compiler/src/minimize/files.ts';
+import { minimize, type MinimizeBackend } from '../compiler/src/minimize/minimize.ts';
+import type { RunOutcome } from '../compiler/src/minimize/stack-session.ts';
+import type { ServiceModel } from '../compiler/src/model/types.ts';
+import { MemoryFs, type FsEntry } from '../compiler/src/strip/fs.ts';
+import { planStrip } from '../compiler/src/strip/plan.ts';
+
+const dir = (path: string): FsEntry => ({ path, type: 'dir', mode: 0o755, uid: 0, gid: 0, size: 0, mtime: 1 });
+const file = (path: string, text = path, mode = 0o644): [FsEntry, Buffer] => [{ path, type: 'file', mode, uid: 0, gid: 0, size: text.length, mtime: 1 }, Buffer.from(text)];
+
+function image(): MemoryFs {
+  const fs = new MemoryFs();
+  for (const d of ['/', '/usr', '/usr/bin', '/usr/sbin', '/usr/share', '/usr/share/doc', '/usr/share/app', '/etc', '/data', '/data/db', '/var', '/var/lib', '/var/lib/dpkg', '/var/lib/dpkg/info']) fs.add(dir(d));
+  const files = [
+    file('/usr/sbin/appd', 'd', 0o755), file('/usr/bin/app-tool', 't', 0o755), file('/usr/bin/app-check', 'c', 0o755), file('/usr/share/app/big.dat'),
+    file('/usr/share/doc/app-readme'), file('/usr/bin/dash', 'sh', 0o755), file('/etc/app.conf'), file('/etc/passwd'),
+    file('/data/ibdata'), file('/data/log'), file('/data/db/t1'),
+    file('/var/lib/dpkg/status', 'Package: app\nStatus: install ok installed\nArchitecture: amd64\nVersion: 1\n\nPackage: dash\nStatus: install ok installed\nArchitecture: amd64\nVersion: 1\n'),
+    file('/var/lib/dpkg/info/app.list', '/usr/sbin/appd\n/usr/bin/app-tool\n/usr/bin/app-check\n/usr/share/app/big.dat\n/usr/share/doc/app-readme\n/usr/share/app\n'),
+    file('/var/lib/dpkg/info/dash.list', '/usr/bin/dash\n'),
+  ];
+  for (const [e, c] of files) fs.add(e, c);
+  return fs;
+}
+
+const service = (packages: string[], files: string[]) => ({ name: 'app', strip: { target: 'x:stripped', packages, files } }) as unknown as ServiceModel;
+
+describe('file search items', () => {
+  it('lists package files (no docs, no folders), listed files and the entries of listed folders, by package then path', () => {
+    const items = fileSearchItems(image(), service(['app'], ['/etc/passwd', '/data', '/etc/app.conf']));
+    expect(items.items).toEqual(['/usr/bin/app-check', '/usr/bin/app-tool', '/usr/sbin/appd', '/usr/share/app/big.dat', '/data/db', '/data/ibdata', '/data/log', '/etc/app.conf', '/etc/passwd']);
+    expect(items.packageOf.get('/usr/sbin/appd')).toBe('app');
+    expect(items.folderOf.get('/data/db')).toBe('/data');
+  });
+
+  it('writes a result back as packages and folders kept whole, and single files otherwise', () => {
+    const s = service(['app'], ['/etc/passwd', '/data']);
+    const all = fileSearchItems(image(), s);
+    expect(resultToStripLists(s, all, all.items)).toEqual({ packages: ['app'], files: ['/data', '/etc/passwd'] });
+    expect(resultToStripLists(s, all, ['/usr/sbin/appd', '/data/ibdata', '/data/db', '/etc/passwd'])).toEqual({ packages: [], files: ['/data/db', '/data/ibdata', '/etc/passwd', '/usr/sbin/appd'] });
+  });
+
+  it('candidates keep the spec\'s policy: a shell from a package stays out even though the candidate lists it', () => {
+    const s = service(['app', 'dash'], []);
+    const all = fileSearchItems(image(), s);
+    expect(all.items).toContain('/usr/bin/dash');
+    const plan = planStrip(image(), candidateStripInput(s, all.items));
+    expect(plan.kept.map((k) => k.entry.path)).not.toContain('/usr/bin/dash');
+    const named = service(['app', 'dash'], ['/usr/bin/dash']);
+    expect(planStrip(image(), candidateStripInput(named, fileSearchItems(image(), named).items)).kept.map((k) => k.entry.path)).toContain('/usr/bin/dash');
+  });
+});
+
+describe('the file search on a fake oracle', () => {
+  it('removes unneeded items in groups, in the given order, and proves the rest with --minimal', async () => {
+    const items = Array.from({ length: 64 }, (_, i) => `/f/${String(i).padStart(2, '0')}`);
+    const needed = new Set(['/f/03', '/f/40', '/f/41']);
+    const seen: string[][] = [];
+    const outcome = (verdict: 'pass' | 'fail'): RunOutcome => ({ verdict, scope: 'service', restarted: [], durationMs: 1, failed: verdict === 'fail' ? [{ id: 'x', problem: 'missing' }] : [], unhealthy: [] });
+    const backend: MinimizeBackend = {
+      run: async (c) => { seen.push([...c]); return outcome([...needed].every((n) => c.has(n)) ? 'pass' : 'fail'); },
+    };
+    const r = await minimize(backend, { what: 'files', strategy: 'record', minimal: true, reduce: true, ordered: true, seed: 1, start: items, pool: [], keep: [] });
+    expect(r.result).toEqual([...needed].sort());
+    expect(r.oneMinimal).toBe(true);
+    expect(r.confirmed).toBe(true);
+    expect(r.runs).toBeLessThan(items.length / 2);
+    const plain = await minimize(backend, { what: 'files', strategy: 'record', minimal: false, reduce: true, ordered: true, seed: 1, start: items, pool: [], keep: [] });
+    expect(plain.result).toEqual([...needed].sort());
+    expect(plain.oneMinimal).toBe(false);
+    const linear = await minimize(backend, { what: 'files', strategy: 'linear', minimal: false, seed: 1, start: items, pool: [], keep: [] });
+    expect(linear.result).toEqual([...needed].sort());
+    expect(linear.runs).toBe(1 + items.length + 3);
+  });
+});
