@@ -38,7 +38,7 @@ import { hasStripList } from '../emit/compose/emit-compose.ts';
 import type { ImageFs } from '../strip/fs.ts';
 import { exportImageFs, inspectFullImage, type FullImage } from '../strip/image.ts';
 import { FilesBackend } from './files-backend.ts';
-import { fileSearchItems, resultToStripLists, type FileItems } from './files.ts';
+import { fileSearchItems, fileSearchTree, resultToStripLists, type FileItems, type FileTree } from './files.ts';
 
 export const MINIMIZE_HELP = `Usage: hardspec minimize STACK --service NAME --what caps|syscalls|files [--strategy record|linear]
                          [--minimal] [--seed N] [--write] [--specs DIR] [--out DIR] [--json] [--no-build]
@@ -171,7 +171,7 @@ export async function runMinimize(argv: readonly string[], io: CliIo, deps: { si
   const session = await StackSession.open({ model, stackDir, outStackDir, env: io.env, say });
   const arch = seccompArch(nodeArch(session.facts.arch));
   const universe = syscallUniverse(service, arch);
-  let files: { fs: ImageFs; full: FullImage; items: FileItems } | undefined;
+  let files: { fs: ImageFs; full: FullImage; items: FileItems; tree: FileTree } | undefined;
   const start = o.what === 'syscalls' ? universe.start : o.what === 'caps' ? capabilityStart(service.capAdd) : [];
   const pool = o.what === 'syscalls' ? universe.pool : [];
   const controller = new AbortController();
@@ -202,13 +202,14 @@ export async function runMinimize(argv: readonly string[], io: CliIo, deps: { si
       say(`reading ${service.image.name} to list the strip list's files`);
       const fs = await exportImageFs(session.docker, service.image.name);
       const items = fileSearchItems(fs, service);
-      files = { fs, full, items };
-      start.push(...items.items);
+      const tree = fileSearchTree(items);
+      files = { fs, full, items, tree };
+      start.push(...tree.top);
     }
     say(`minimising ${o.what} of ${model.name}/${service.name}: strategy ${o.strategy}${o.minimal ? ', --minimal' : ''}, seed ${o.seed}; start set ${start.length}; oracle: ${oracle.length} functional interactions; project ${session.project}${session.ports.size ? ` (ports ${[...session.ports].map(([a, b]) => `${a}→${b}`).join(', ')})` : ''} on Docker ${session.facts.version} with ${describeVariant(session.variant)}`);
 
     // 3. search
-    const filesBackend = files ? new FilesBackend(session, session.docker, service, files.fs, files.full, controller.signal) : undefined;
+    const filesBackend = files ? new FilesBackend(session, session.docker, service, files.fs, files.full, controller.signal, files.tree.expand) : undefined;
     if (filesBackend) cleanupFiles = () => filesBackend.cleanup();
     const backend = filesBackend
       ?? new DockerBackend(session, session.model, service.name, o.what, controller.signal, recorder?.ok ? { caps: recorder.caps } : undefined);
@@ -216,7 +217,7 @@ export async function runMinimize(argv: readonly string[], io: CliIo, deps: { si
     const tty = Boolean(progress.isTTY);
     const result = await minimize(backend, {
       what: o.what, strategy: o.strategy, minimal: o.minimal, seed: o.seed, start, pool, confirmRuns: o.confirm, ...(o.restart ? { restart: o.restart } : {}),
-      ...(o.what === 'files' ? { reduce: true, ordered: true } : {}),
+      ...(files ? { reduce: true, ordered: true, refine: files.tree.refine } : {}),
       keep: o.keep ?? (o.what === 'syscalls' ? DEFAULT_KEEP_SYSCALLS : []),
       onRun: (log, est) => {
         const what = log.removed.length || log.added.length
@@ -254,7 +255,7 @@ export async function runMinimize(argv: readonly string[], io: CliIo, deps: { si
     // 5. spec
     if (result.confirmed && !result.stopped) {
       exitCode = files
-        ? await updateSpec(io, o, service.source.path, result.result, say, resultToStripLists(service, files.items, result.result))
+        ? await updateSpec(io, o, service.source.path, result.result, say, resultToStripLists(service, files.items, result.result.flatMap((n) => files!.tree.expand(n))))
         : await updateSpec(io, o, service.source.path, result.result, say);
     }
   } catch (e) {

@@ -33,11 +33,13 @@ export class FilesBackend implements MinimizeBackend {
     private readonly fs: ImageFs,
     private readonly full: FullImage,
     private readonly signal: AbortSignal,
+    /** Search nodes → the files they stand for (files.ts: fileSearchTree). */
+    private readonly expand: (node: string) => readonly string[] = (n) => [n],
   ) {}
 
   async run(candidate: ReadonlySet<string>, options: { fresh: boolean }): Promise<RunOutcome> {
     const started = Date.now();
-    const plan = planStrip(this.fs, candidateStripInput(this.service, candidate));
+    const plan = planStrip(this.fs, candidateStripInput(this.service, [...candidate].flatMap((n) => this.expand(n))));
     if (plan.problems.length) {
       return { verdict: 'fail', scope: 'service', restarted: [], durationMs: Date.now() - started, failed: [], unhealthy: [{ service: this.service.name, reason: `the candidate cannot be built: ${plan.problems[0]!.message}` }] };
     }

@@ -83,3 +83,59 @@ export function resultToStripLists(s: ServiceModel, all: FileItems, kept: readon
   const files = [...new Set([...folders, ...kept.filter((i) => !covered(i))])].sort();
   return { packages: [...packages].sort(), files };
 }
+
+/**
+ * The search tree over a strip list, for group tests that go from coarse to fine: first whole
+ * packages, listed folders and listed files; then, for what is kept, its sub-folders; down to
+ * single files only where a folder is kept. A node is `pkg:<name>|<prefix>` or
+ * `dir:<folder>|<prefix>` (the files of that origin under <prefix>) or, for one file, its path.
+ */
+export interface FileTree {
+  /** The coarsest nodes: one per listed package and folder, and every listed file. */
+  readonly top: readonly string[];
+  /** The files a node stands for. */
+  expand(node: string): readonly string[];
+  /** The next finer nodes for a kept set (same files), or undefined when every node is a file. */
+  refine(kept: readonly string[]): string[] | undefined;
+}
+
+export function fileSearchTree(all: FileItems): FileTree {
+  const byOrigin = new Map<string, string[]>();
+  const leaves: string[] = [];
+  for (const f of all.items) {
+    const origin = all.packageOf.has(f) ? `pkg:${all.packageOf.get(f)}` : all.folderOf.has(f) ? `dir:${all.folderOf.get(f)}` : undefined;
+    if (!origin) { leaves.push(f); continue; }
+    const list = byOrigin.get(origin) ?? [];
+    list.push(f);
+    byOrigin.set(origin, list);
+  }
+  const isLeaf = (n: string) => n.startsWith('/');
+  const parse = (n: string) => { const bar = n.indexOf('|'); return { origin: n.slice(0, bar), prefix: n.slice(bar + 1) }; };
+  const under = (f: string, prefix: string) => prefix === '' || f === prefix || f.startsWith(`${prefix}/`);
+  const expand = (n: string): readonly string[] => {
+    if (isLeaf(n)) return [n];
+    const { origin, prefix } = parse(n);
+    return (byOrigin.get(origin) ?? []).filter((f) => under(f, prefix));
+  };
+  const split = (n: string): string[] => {
+    const files = [...expand(n)];
+    if (files.length <= 1) return files;
+    const { origin } = parse(n);
+    // The longest folder all files share, then one node per next path component.
+    let common = files[0]!.slice(0, files[0]!.lastIndexOf('/'));
+    for (const f of files) while (common && !f.startsWith(`${common}/`)) common = common.slice(0, common.lastIndexOf('/'));
+    const groups = new Map<string, string[]>();
+    for (const f of files) {
+      const next = f.slice(common.length + 1).split('/')[0]!;
+      const key = `${common}/${next}`;
+      groups.set(key, [...(groups.get(key) ?? []), f]);
+    }
+    return [...groups].map(([key, g]) => (g.length === 1 ? g[0]! : `${origin}|${key}`));
+  };
+  const top = [...[...byOrigin.keys()].map((o) => `${o}|`), ...leaves];
+  return {
+    top,
+    expand,
+    refine: (kept) => (kept.every(isLeaf) ? undefined : kept.flatMap((n) => (isLeaf(n) ? [n] : split(n)))),
+  };
+}

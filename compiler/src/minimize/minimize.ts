@@ -48,6 +48,11 @@ export interface MinimizeOptions {
   readonly reduce?: boolean;
   /** Search in the start set's own order (files: by package and folder) instead of a seeded shuffle. */
   readonly ordered?: boolean;
+  /**
+   * After each group-testing pass, the next finer items standing for the same kept set (files:
+   * packages → folders → files), searched again; undefined when there is nothing finer.
+   */
+  readonly refine?: (kept: readonly string[]) => string[] | undefined;
   readonly seed: number;
   /** The set the spec has now (syscalls on the engine's architecture, or capabilities). */
   readonly start: readonly string[];
@@ -235,6 +240,12 @@ export async function minimize(backend: MinimizeBackend, o: MinimizeOptions): Pr
           await reduce(state, rest, tester, { neededFraction: 0.85, onEstimate });
         } else {
           await reduce(state, order, tester, { neededFraction: 0.2, onEstimate });
+          // Finer items for the same (passing) set: no run is needed to switch.
+          for (let finer = o.refine?.(order.filter((x) => state.current.has(x))); finer; finer = o.refine?.(finer.filter((x) => state.current.has(x)))) {
+            state = reduceState(finer);
+            tester.startPhase(o.minimal ? 'minimal' : 'reduce', state.current);
+            await reduce(state, finer, tester, { neededFraction: 0.2, onEstimate });
+          }
         }
       }
       const proofOrder = o.strategy === 'record' && recorded ? [...splitByFailures(order, recorded.items).tolerated, ...splitByFailures(order, recorded.items).rest] : order;
