@@ -30,7 +30,7 @@ function image(): MemoryFs {
   return fs;
 }
 
-const service = (packages: string[], files: string[]) => ({ name: 'app', strip: { target: 'x:stripped', packages, files } }) as unknown as ServiceModel;
+const service = (packages: string[], files: string[], volumes: { target: string }[] = []) => ({ name: 'app', strip: { target: 'x:stripped', packages, files }, volumes }) as unknown as ServiceModel;
 
 describe('file search items', () => {
   it('lists package files (no docs, no folders), listed files and the entries of listed folders, by package then path', () => {
@@ -38,6 +38,15 @@ describe('file search items', () => {
     expect(items.items).toEqual(['/usr/bin/app-check', '/usr/bin/app-tool', '/usr/sbin/appd', '/usr/share/app/big.dat', '/data/db', '/data/ibdata', '/data/log', '/etc/app.conf', '/etc/passwd']);
     expect(items.packageOf.get('/usr/sbin/appd')).toBe('app');
     expect(items.folderOf.get('/data/db')).toBe('/data');
+  });
+
+  it('keeps a listed folder under a volume (the service\'s state) out of the search and in every candidate', () => {
+    const s = service(['app'], ['/data', '/etc/passwd'], [{ target: '/data' }]);
+    const all = fileSearchItems(image(), s);
+    expect(all.fixed).toEqual(['/data']);
+    expect(all.items.some((i) => i.startsWith('/data'))).toBe(false);
+    expect(candidateStripInput(s, ['/etc/passwd'], all.fixed).files).toEqual(['/data', '/etc/passwd']);
+    expect(resultToStripLists(s, all, ['/etc/passwd'])).toEqual({ packages: [], files: ['/data', '/etc/passwd'] });
   });
 
   it('writes a result back as packages and folders kept whole, and single files otherwise', () => {
@@ -98,7 +107,7 @@ describe('the file search tree: packages and folders first, single files last', 
     // 1 package of 400 files in 20 folders, 3 of them needed, plus 2 listed files (1 needed).
     const files = Array.from({ length: 400 }, (_, i) => `/usr/share/p/d${String(i % 20).padStart(2, '0')}/f${String(i).padStart(3, '0')}`);
     const packageOf = new Map(files.map((f) => [f, 'p']));
-    const all = { items: [...files.sort(), '/etc/a', '/etc/b'], packageOf, folderOf: new Map<string, string>() };
+    const all = { items: [...files.sort(), '/etc/a', '/etc/b'], packageOf, folderOf: new Map<string, string>(), fixed: [] };
     const tree = fileSearchTree(all);
     const needed = new Set([files[7]!, files[123]!, files[311]!, '/etc/a']);
     const outcome = (verdict: 'pass' | 'fail'): RunOutcome => ({ verdict, scope: 'service', restarted: [], durationMs: 1, failed: [], unhealthy: [] });

@@ -209,7 +209,7 @@ export async function runMinimize(argv: readonly string[], io: CliIo, deps: { si
     say(`minimising ${o.what} of ${model.name}/${service.name}: strategy ${o.strategy}${o.minimal ? ', --minimal' : ''}, seed ${o.seed}; start set ${start.length}; oracle: ${oracle.length} functional interactions; project ${session.project}${session.ports.size ? ` (ports ${[...session.ports].map(([a, b]) => `${a}→${b}`).join(', ')})` : ''} on Docker ${session.facts.version} with ${describeVariant(session.variant)}`);
 
     // 3. search
-    const filesBackend = files ? new FilesBackend(session, session.docker, service, files.fs, files.full, controller.signal, files.tree.expand) : undefined;
+    const filesBackend = files ? new FilesBackend(session, session.docker, service, files.fs, files.full, controller.signal, files.tree.expand, files.items.fixed) : undefined;
     if (filesBackend) cleanupFiles = () => filesBackend.cleanup();
     const backend = filesBackend
       ?? new DockerBackend(session, session.model, service.name, o.what, controller.signal, recorder?.ok ? { caps: recorder.caps } : undefined);

@@ -35,11 +35,13 @@ export class FilesBackend implements MinimizeBackend {
     private readonly signal: AbortSignal,
     /** Search nodes → the files they stand for (files.ts: fileSearchTree). */
     private readonly expand: (node: string) => readonly string[] = (n) => [n],
+    /** Paths every candidate keeps (the service's state under its volumes). */
+    private readonly fixed: readonly string[] = [],
   ) {}
 
   async run(candidate: ReadonlySet<string>, options: { fresh: boolean }): Promise<RunOutcome> {
     const started = Date.now();
-    const plan = planStrip(this.fs, candidateStripInput(this.service, [...candidate].flatMap((n) => this.expand(n))));
+    const plan = planStrip(this.fs, candidateStripInput(this.service, [...candidate].flatMap((n) => this.expand(n)), this.fixed));
     if (plan.problems.length) {
       return { verdict: 'fail', scope: 'service', restarted: [], durationMs: Date.now() - started, failed: [], unhealthy: [{ service: this.service.name, reason: `the candidate cannot be built: ${plan.problems[0]!.message}` }] };
     }

@@ -23,6 +23,12 @@ export interface FileItems {
   readonly packageOf: ReadonlyMap<string, string>;
   /** Listed folder → its entries that are items. */
   readonly folderOf: ReadonlyMap<string, string>;
+  /**
+   * Listed paths at or under a volume's mount point: the service's state (a database's data
+   * folder), kept whole in every candidate and never searched. An interaction that never reads a
+   * system table would otherwise "prove" its files unneeded.
+   */
+  readonly fixed: readonly string[];
 }
 
 export function fileSearchItems(fs: ImageFs, s: ServiceModel): FileItems {
@@ -43,8 +49,12 @@ export function fileSearchItems(fs: ImageFs, s: ServiceModel): FileItems {
     byPackage.push(own.sort());
   }
   const listed: string[] = [];
+  const fixed: string[] = [];
+  const volumeTargets = (s.volumes ?? []).map((v) => normalizePath(v.target));
+  const isState = (p: string) => volumeTargets.some((t) => p === t || p.startsWith(`${t}/`));
   for (const raw of s.strip.files) {
     const f = normalizePath(raw);
+    if (isState(f)) { fixed.push(f); continue; }
     const e = fs.entry(f);
     if (e?.type === 'dir') {
       const prefix = f === '/' ? '/' : `${f}/`;
@@ -57,12 +67,12 @@ export function fileSearchItems(fs: ImageFs, s: ServiceModel): FileItems {
     }
   }
   const items = [...new Set([...byPackage.flat(), ...listed.sort()])];
-  return { items, packageOf, folderOf };
+  return { items, packageOf, folderOf, fixed: fixed.sort() };
 }
 
 /** A candidate as a strip list: its items as files; the policy still exempts only what the spec names. */
-export function candidateStripInput(s: ServiceModel, items: Iterable<string>): StripInput {
-  return { service: s.name, packages: [], files: [...items].sort(), named: s.strip.files };
+export function candidateStripInput(s: ServiceModel, items: Iterable<string>, fixed: readonly string[] = []): StripInput {
+  return { service: s.name, packages: [], files: [...new Set([...items, ...fixed])].sort(), named: s.strip.files };
 }
 
 /**
@@ -80,7 +90,7 @@ export function resultToStripLists(s: ServiceModel, all: FileItems, kept: readon
     return mine.length > 0 && mine.every((i) => keep.has(i));
   });
   const covered = (i: string) => (all.packageOf.has(i) && packages.includes(all.packageOf.get(i)!)) || (all.folderOf.has(i) && folders.includes(all.folderOf.get(i)!));
-  const files = [...new Set([...folders, ...kept.filter((i) => !covered(i))])].sort();
+  const files = [...new Set([...folders, ...all.fixed, ...kept.filter((i) => !covered(i))])].sort();
   return { packages: [...packages].sort(), files };
 }
 
