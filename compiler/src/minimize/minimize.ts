@@ -210,7 +210,7 @@ export async function minimize(backend: MinimizeBackend, o: MinimizeOptions): Pr
       // (group testing from the whole set: few of Docker's ~290 names are needed).
       tester.startPhase('prove', start);
       remaining = 1 + later(o.start.length / 2);
-      if (!(await tester.passes(start))) stopped = 'the start set itself fails the interactions: fix the spec first';
+      if (!(await tester.passes(start))) stopped = `the start set itself fails the interactions (${lastOutcome ? describe(lastOutcome) : 'no run'}): fix the spec first`;
       current = new Set(start);
       state = reduceState(current);
     } else {

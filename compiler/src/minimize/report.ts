@@ -116,7 +116,7 @@ export function wrapNames(names: readonly string[], indent = '  ', width = 100):
 
 /** The end-of-run summary for people. */
 export function formatSummary(r: MinimizeResult, c: Pick<ReportContext, 'stack' | 'service' | 'dockerDefault'>): string {
-  const noun = r.what === 'syscalls' ? 'syscalls' : 'capabilities';
+  const noun = r.what === 'syscalls' ? 'syscalls' : r.what === 'files' ? 'file-list items' : 'capabilities';
   const out: string[] = [];
   out.push(`${c.stack}/${c.service}: ${r.result.length} ${noun} (from ${r.start.length}; strategy ${r.strategy}${r.minimal ? ', --minimal' : ''}, seed ${r.seed})`);
   out.push(wrapNames(r.result));

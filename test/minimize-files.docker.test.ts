@@ -1,0 +1,55 @@
+// `hardspec minimize --what files` on the real engine: web's strip list, padded with files nginx
+// and wget never need (wget's translations, its info page, a man page of nginx's), is reduced by
+// group tests to a list whose stripped image passes every interaction; the padding is gone; the
+// spec is rewritten with --write, and `hardspec strip` + `verify --stripped` pass on the result.
+// By hand: hardspec minimize guestbook --service web --what files --write
+import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { runMain } from '../compiler/src/cli/main.ts';
+import { chromiumAvailable, dockerAvailable, editFrontmatter, REPO, verifyInProcess, type EvidenceInteraction } from './fixtures/verify-support/engine.ts';
+
+async function cli(args: string[], cwd: string) {
+  let out = '';
+  const write = (s: string) => { out += s; return true; };
+  const code = await runMain(args, { stdout: { write }, stderr: { write }, cwd, env: { ...process.env, NO_COLOR: '1' } });
+  return { code, out };
+}
+
+const PADDING = ['/usr/share/locale/de/LC_MESSAGES/wget.mo', '/usr/share/locale/fr/LC_MESSAGES/wget.mo', '/usr/share/info/wget.info.gz', '/etc/wgetrc'];
+
+describe.skipIf(!dockerAvailable || !chromiumAvailable)('hardspec minimize --what files (real engine)', () => {
+  const work = mkdtempSync(path.join(tmpdir(), 'hardspec-minimize-files-'));
+  afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+  it('drops what no interaction needs, keeps a working image, and writes the list into the spec', { timeout: 1_200_000 }, async () => {
+    cpSync(path.join(REPO, 'specs/guestbook'), path.join(work, 'specs/guestbook'), { recursive: true });
+    editFrontmatter(path.join(work, 'specs/guestbook/web.md'), (d) => {
+      const strip = d.strip as { packages: string[]; files: string[]; target?: string };
+      // wget as single files (its package has 170 translations), plus padding nothing needs.
+      strip.packages = ['nginx'];
+      strip.files = [...strip.files, '/usr/bin/wget', ...PADDING];
+      strip.target = 'hardspec/guestbook-web:test-files-stripped';
+    });
+    expect((await cli(['compile', 'specs', '--out', 'generated'], work)).code).toBe(0);
+    const r = await cli(['minimize', 'guestbook', '--service', 'web', '--what', 'files', '--confirm', '2', '--write', '--no-build'], work);
+    expect(r.code, r.out).toBe(0);
+    const report = JSON.parse(readFileSync(path.join(work, 'generated/guestbook/minimize/web-files.json'), 'utf8'));
+    expect(report.what).toBe('files');
+    expect(report.confirmation.confirmed).toBe(true);
+    // Fewer runs than one per item of the list (1 + items + confirmations for the manual method).
+    expect(report.runs.total).toBeLessThan(report.start.size + 1 + 2);
+    const spec = readFileSync(path.join(work, 'specs/guestbook/web.md'), 'utf8');
+    for (const p of PADDING) expect(spec, p).not.toContain(p);
+    expect(spec).toMatch(/\/usr\/bin\/wget|nginx/);
+
+    const strip = await cli(['strip', 'guestbook', '--out', 'generated', '--service', 'web', '--no-build'], work);
+    expect(strip.code, strip.out).toBe(0);
+    const evidenceDir = path.join(work, 'evidence');
+    const run = await verifyInProcess(['guestbook', '--specs', 'specs', '--out', 'generated', '--stripped', '--no-build', '--evidence-dir', evidenceDir], process.env, work);
+    const interactions = JSON.parse(readFileSync(path.join(evidenceDir, 'latest.json'), 'utf8')).interactions as EvidenceInteraction[];
+    expect(interactions.filter((i) => i.status === 'failed').map((i) => `${i.id}: ${i.problems?.join('; ')}`)).toEqual([]);
+    expect(run.code).toBe(0);
+  });
+});
