@@ -102,7 +102,7 @@ describe('buildSiteStack', () => {
       ['worker', ['worker-keyctl-refused:passed', 'worker.auto.read-only:passed']],
     ]);
     expect(site.counts).toEqual({ passed: 7, failed: 1, 'not-verifiable': 1, skipped: 0 });
-    expect(site.services.find((s) => s.model.name === 'web')!.artifacts.map((a) => a.path)).toEqual(['seccomp/web.json', 'selinux/demo_web.fc', 'selinux/demo_web.if', 'selinux/demo_web.te', 'strip/web.json', 'strip/web.strip-cmd']);
+    expect(site.services.find((s) => s.model.name === 'web')!.artifacts.map((a) => a.path)).toEqual(['seccomp/web.json', 'selinux/demo_web.fc', 'selinux/demo_web.if', 'selinux/demo_web.te']);
   });
 
   it('keeps a result whose interaction the specs no longer declare, marked as such, and calls the evidence stale', () => {
