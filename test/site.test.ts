@@ -236,7 +236,7 @@ describe('the built site', () => {
     const { page } = await newPage();
     await page.goto(`${server.url}/stacks/demo/services/web/`);
     const shown = await page.$$eval('section.artifact', (els) => els.map((e) => ({ download: e.querySelector('a[download]')?.getAttribute('href'), highlighted: !!e.querySelector('pre.astro-code span[style]') })));
-    expect(shown.map((s) => s.download)).toEqual(['compose.yaml', 'seccomp/web.json', 'selinux/demo_web.fc', 'selinux/demo_web.if', 'selinux/demo_web.te', 'strip/web.json', 'strip/web.strip-cmd'].map((p) => `/stacks/demo/files/${p}`));
+    expect(shown.map((s) => s.download)).toEqual(['compose.yaml', 'seccomp/web.json', 'selinux/demo_web.fc', 'selinux/demo_web.if', 'selinux/demo_web.te'].map((p) => `/stacks/demo/files/${p}`));
     expect(shown.every((s) => s.highlighted)).toBe(true);
     await page.close();
   });
