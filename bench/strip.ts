@@ -1,53 +1,95 @@
 /**
- * `npm run bench:strip`: for each guestbook service, the full and stripped image sizes (as Docker
- * reports them), the ratio, files kept and removed, the time `hardspec strip` takes, and the
- * issue's targets (each stripped image at least 5× smaller than its full image, web under 50 MB,
- * db under 60 MB). Appends to bench/results/strip-<date>.txt.
+ * `npm run bench:strip`: for each guestbook service,
+ *   - full and stripped image sizes (as Docker reports them) with the spec's strip list, the ratio,
+ *     and the issue's targets (at least 5× smaller; web under 50 MB, db under 60 MB);
+ *   - the file-list search (`minimize --what files`): container runs and wall time, against
+ *     removing one entry per run (one run per entry of the expanded file list, plus the first
+ *     run and the confirmations), and the sizes with the list it finds.
+ * Appends to bench/results/strip-<date>.txt; the search reports go to bench/results/strip-<date>/.
  *
- *   npm run bench:strip -- [--date YYYY-MM-DD]
+ *   npm run bench:strip -- [--services web,php,db] [--no-search] [--date YYYY-MM-DD]
  *
- * Needs root and the Docker engine; the full images are built first when missing. The file-list
- * search (`minimize --what files`) and its comparison with one run per file-list entry are not
- * built yet: the figures for them are printed as "not measured".
+ * Needs root, the Docker engine and Chromium; works on a copy of specs/guestbook.
  */
-import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { appendFileSync, cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, hostname, release, tmpdir, totalmem } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runMain } from '../compiler/src/cli/main.ts';
+import { formatDuration } from '../compiler/src/minimize/report.ts';
 
 const REPO = fileURLToPath(new URL('..', import.meta.url));
-const at = process.argv.indexOf('--date');
-const date = at >= 0 && process.argv[at + 1] ? process.argv[at + 1]! : new Date().toISOString().slice(0, 10);
-mkdirSync(path.join(REPO, 'bench/results'), { recursive: true });
-const outFile = path.join(REPO, 'bench/results', `strip-${date}.txt`);
+const arg = (name: string) => { const i = process.argv.indexOf(`--${name}`); return i >= 0 ? process.argv[i + 1] : undefined; };
+const date = arg('date') ?? new Date().toISOString().slice(0, 10);
+const services = (arg('services') ?? 'web,php,db').split(',');
+const search = !process.argv.includes('--no-search');
+const resultsDir = path.join(REPO, 'bench/results');
+const reportsDir = path.join(resultsDir, `strip-${date}`);
+mkdirSync(reportsDir, { recursive: true });
+const outFile = path.join(resultsDir, `strip-${date}.txt`);
 const say = (line: string) => { process.stdout.write(`${line}\n`); appendFileSync(outFile, `${line}\n`); };
 
 const work = mkdtempSync(path.join(tmpdir(), 'hardspec-bench-strip-'));
-const io = (sink: string[]) => ({ stdout: { write: (s: string) => { sink.push(s); return true; } }, stderr: { write: (s: string) => { sink.push(s); return true; } }, cwd: REPO, env: { ...process.env, NO_COLOR: '1' } });
-try {
-  const log: string[] = [];
-  if (await runMain(['compile', 'specs', '--out', work], io(log)) !== 0) throw new Error(`compile failed:\n${log.join('')}`);
-  // Full images present (built by compose when missing), then timed stripping of all services.
-  if (await runMain(['strip', 'guestbook', '--out', work], io(log)) !== 0) throw new Error(`strip failed:\n${log.join('')}`);
-  const started = Date.now();
-  const timed: string[] = [];
-  if (await runMain(['strip', 'guestbook', '--out', work, '--no-build'], io(timed)) !== 0) throw new Error(`strip failed:\n${timed.join('')}`);
-  const wallMs = Date.now() - started;
+cpSync(path.join(REPO, 'specs/guestbook'), path.join(work, 'specs/guestbook'), { recursive: true });
+async function cli(args: string[]): Promise<{ code: number; out: string }> {
+  let out = '';
+  const write = (s: string) => { out += s; return true; };
+  const code = await runMain(args, { stdout: { write }, stderr: { write }, cwd: work, env: { ...process.env, NO_COLOR: '1' } });
+  return { code, out };
+}
+const must = async (args: string[]) => { const r = await cli(args); if (r.code !== 0) throw new Error(`hardspec ${args.join(' ')} exited ${r.code}:\n${r.out.slice(-3000)}`); return r; };
+const size = (s: string) => JSON.parse(readFileSync(path.join(work, 'generated/guestbook/images', `${s}.size.json`), 'utf8'));
+const mb = (b: number) => (b / 1e6).toFixed(1);
+const TARGET_MB: Record<string, number> = { web: 50, db: 60 };
+function verdicts(s: string, full: number, stripped: number): string {
+  const ratio = full / stripped;
+  const limit = TARGET_MB[s];
+  return [`5×: ${ratio >= 5 ? 'met' : 'NOT met'}`, ...(limit ? [`< ${limit} MB: ${stripped < limit * 1e6 ? 'met' : 'NOT met'}`] : [])].join(', ');
+}
 
+try {
+  await must(['compile', 'specs', '--out', 'generated']);
   say(`# hardspec bench:strip — ${new Date().toISOString()}`);
   say(`# machine: ${hostname()}, ${cpus().length} × ${cpus()[0]?.model ?? '?'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Linux ${release()}`);
-  say(`# hardspec strip guestbook (3 services, images present): ${(wallMs / 1000).toFixed(1)} s`);
-  say('# service  full MB  stripped MB  ratio  files kept / full  target');
-  const targets: Record<string, number> = { web: 50e6, db: 60e6 };
-  for (const s of ['web', 'php', 'db']) {
-    const r = JSON.parse(readFileSync(path.join(work, 'guestbook/images', `${s}.size.json`), 'utf8'));
-    const ratio = r.full.bytes / r.stripped.bytes;
-    const limit = targets[s];
-    const verdicts = [`5× ${ratio >= 5 ? 'met' : 'NOT met'}`, ...(limit ? [`< ${limit / 1e6} MB ${r.stripped.bytes < limit ? 'met' : 'NOT met'}`] : [])];
-    say(`  ${s.padEnd(7)} ${(r.full.bytes / 1e6).toFixed(1).padStart(7)}  ${(r.stripped.bytes / 1e6).toFixed(1).padStart(11)}  ${ratio.toFixed(2).padStart(5)}×  ${String(r.stripped.files).padStart(5)} / ${String(r.full.files).padEnd(6)} ${verdicts.join(', ')}`);
+  const t0 = Date.now();
+  await must(['strip', 'guestbook', '--out', 'generated']);
+  say(`# hardspec strip guestbook (${services.length} services, full images built first when missing): ${formatDuration(Date.now() - t0)}`);
+  say('# with the spec\'s strip lists:');
+  const before = new Map<string, { fullBytes: number; bytes: number; entries: number }>();
+  for (const s of services) {
+    const r = size(s);
+    before.set(s, { fullBytes: r.full.bytes, bytes: r.stripped.bytes, entries: r.stripped.files });
+    say(`  ${s.padEnd(4)} full ${mb(r.full.bytes).padStart(6)} MB  stripped ${mb(r.stripped.bytes).padStart(6)} MB  ${(r.full.bytes / r.stripped.bytes).toFixed(2)}×  files ${r.stripped.files} of ${r.full.files}  (${verdicts(s, r.full.bytes, r.stripped.bytes)})`);
   }
-  say('# file-list search (minimize --what files) vs one run per file-list entry: not measured (not built yet)');
+  if (search) {
+    say('# the file-list search (minimize --what files, seed 1), against one run per entry of the expanded file list:');
+    for (const s of services) {
+      const started = Date.now();
+      const r = await cli(['minimize', 'guestbook', '--service', s, '--what', 'files', '--out', 'generated', '--no-build']);
+      const wall = Date.now() - started;
+      const reportFile = path.join(work, 'generated/guestbook/minimize', `${s}-files.json`);
+      let report: { runs: { total: number; errors: number }; wallMs: number; start: { size: number }; result: { size: number }; confirmation: { passed: number; runs: number; confirmed: boolean }; stopped?: string };
+      try {
+        report = JSON.parse(readFileSync(reportFile, 'utf8'));
+      } catch {
+        say(`  ${s}: no report (exit ${r.code}):\n${r.out.slice(-1500)}`);
+        continue;
+      }
+      writeFileSync(path.join(reportsDir, `${s}-files.json`), readFileSync(reportFile));
+      writeFileSync(path.join(reportsDir, `${s}-files.log`), r.out);
+      const entries = before.get(s)!.entries;
+      const onePerEntry = 1 + entries + 3;
+      say(`  ${s.padEnd(4)} runs ${report.runs.total} (${report.runs.errors} oracle errors retried), wall ${formatDuration(report.wallMs)} (command ${formatDuration(wall)}); one per entry: ${onePerEntry} runs (${entries} entries) → ${(onePerEntry / report.runs.total).toFixed(1)}× fewer (target 10×: ${onePerEntry / report.runs.total >= 10 ? 'met' : 'NOT met'}); confirmed ${report.confirmation.passed}/${report.confirmation.runs}${report.stopped ? `; stopped: ${report.stopped}` : ''}`);
+      if (!report.confirmation.confirmed || report.stopped) continue;
+      await must(['minimize', 'guestbook', '--service', s, '--what', 'files', '--out', 'generated', '--apply', reportFile, '--write']);
+      await must(['strip', 'guestbook', '--out', 'generated', '--service', s, '--no-build']);
+      const after = size(s);
+      say(`       with the list found: stripped ${mb(after.stripped.bytes)} MB, ${(after.full.bytes / after.stripped.bytes).toFixed(2)}×, files ${after.stripped.files} (${verdicts(s, after.full.bytes, after.stripped.bytes)})`);
+    }
+  } else {
+    say('# the file-list search: not run (--no-search)');
+  }
+  say(`# reports: ${path.relative(REPO, reportsDir)}/`);
 } finally {
   rmSync(work, { recursive: true, force: true });
 }

@@ -23,7 +23,7 @@ import { findStackDirs, UsageError } from '../io/read-specs.ts';
 import { writeStacks } from '../io/write-artifacts.ts';
 import { COMPILER_VERSION } from '../version.ts';
 import { describeVariant } from '../verify/compose-cli.ts';
-import { EnvironmentError, nodeArch } from '../verify/docker.ts';
+import { connectDocker, EnvironmentError, nodeArch } from '../verify/docker.ts';
 import { buildImages, ensureBaseImages } from '../verify/images.ts';
 import { checkPortsFree, Interrupted, removeLeftovers, trapSignals, type SignalSource } from '../verify/lifecycle.ts';
 import { runArtifacts, type What } from './candidate.ts';
@@ -34,6 +34,7 @@ import { detectRecorder } from './record/recorder.ts';
 import { buildReport, formatSummary, validateReport } from './report.ts';
 import { functionalInteractions, StackSession } from './stack-session.ts';
 import { applySpecChange, unifiedDiff } from './write-spec.ts';
+import type { ServiceModel } from '../model/types.ts';
 import { hasStripList } from '../emit/compose/emit-compose.ts';
 import type { ImageFs } from '../strip/fs.ts';
 import { exportImageFs, inspectFullImage, type FullImage } from '../strip/image.ts';
@@ -154,8 +155,7 @@ export async function runMinimize(argv: readonly string[], io: CliIo, deps: { si
   const model = stack.model;
   const service = model.services.find((s) => s.name === o.service);
   if (!service) throw new UsageError(`the stack ${model.name} has no service ${JSON.stringify(o.service)} (services: ${model.services.map((s) => s.name).join(', ')})`);
-  if (o.apply && o.what === 'files') throw new UsageError('--apply takes syscalls and caps reports; a files report needs the image: run minimize --what files --write');
-  if (o.apply) return applyReport(io, o, model.name, service.source.path, say);
+  if (o.apply) return applyReport(io, o, model.name, service, say);
   const oracle = functionalInteractions(model);
   if (oracle.length === 0) throw new UsageError(`the stack ${model.name} has no functional interactions: the minimiser would have nothing to keep working`);
 
@@ -274,7 +274,8 @@ export async function runMinimize(argv: readonly string[], io: CliIo, deps: { si
 }
 
 /** --apply: the result of a report into the spec, after checking the report is for it and confirmed. */
-async function applyReport(io: CliIo, o: Options, stack: string, specPath: string, say: (l: string) => void): Promise<number> {
+async function applyReport(io: CliIo, o: Options, stack: string, service: ServiceModel, say: (l: string) => void): Promise<number> {
+  const specPath = service.source.path;
   const file = path.resolve(io.cwd, o.apply!);
   let report: { stack?: string; service?: string; what?: string; stopped?: string; result?: { items?: string[] }; confirmation?: { confirmed?: boolean; flaky?: boolean } };
   try {
@@ -290,8 +291,21 @@ async function applyReport(io: CliIo, o: Options, stack: string, specPath: strin
     io.stderr.write(`hardspec minimize: ${o.apply} holds no confirmed result (${report.stopped ?? (report.confirmation?.flaky ? 'flaky confirmation' : 'not confirmed')}): nothing to apply\n`);
     return EXIT.failed;
   }
-  say(`applying ${report.result!.items!.length} ${o.what === 'syscalls' ? 'syscalls' : 'capabilities'} from ${path.relative(io.cwd, file) || file}`);
-  return updateSpec(io, o, specPath, report.result!.items!, say);
+  say(`applying ${report.result!.items!.length} ${o.what === 'syscalls' ? 'syscalls' : o.what === 'files' ? 'file-list items' : 'capabilities'} from ${path.relative(io.cwd, file) || file}`);
+  if (o.what !== 'files') return updateSpec(io, o, specPath, report.result!.items!, say);
+  // Files: the report's nodes are read against the spec's strip list in the full image, which
+  // must be the list the search started from.
+  if (!hasStripList(service)) throw new UsageError(`service ${service.name} has no strip list`);
+  const { docker } = await connectDocker(io.env);
+  if (!(await inspectFullImage(docker, service.image.name))) throw new EnvironmentError(`image ${service.image.name} is missing: build it first`);
+  const items = fileSearchItems(await exportImageFs(docker, service.image.name), service);
+  const tree = fileSearchTree(items);
+  const start = (report as { start?: { items?: string[] } }).start?.items ?? [];
+  if ([...tree.top].sort().join('\n') !== [...start].sort().join('\n')) {
+    io.stderr.write(`hardspec minimize: ${o.apply} started from another strip list than ${specPath} holds now: nothing applied\n`);
+    return EXIT.failed;
+  }
+  return updateSpec(io, o, specPath, report.result!.items!, say, resultToStripLists(service, items, report.result!.items!.flatMap((n) => tree.expand(n))));
 }
 
 async function updateSpec(io: CliIo, o: Options, specPath: string, items: readonly string[], say: (l: string) => void, strip?: { packages: string[]; files: string[] }): Promise<number> {
