@@ -1,7 +1,7 @@
 // The evidence site's data layer (compiler/src/site/), without a browser: freshness of evidence,
 // reading evidence files, grouping interactions, the Docker-defaults comparison, compose excerpts.
 // Inputs are test/fixtures/site-demo/ (see test/site.test.ts for what each stack there is for).
-import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -138,6 +138,26 @@ describe('loadSiteData', () => {
     expect(byName.legacy!.evidence).toMatchObject({ kind: 'unreadable', problem: expect.stringMatching(/^it is not valid JSON/) });
     expect([...byName.demo!.screenshots.keys()]).toEqual(['screenshots/form-in-browser.png']);
     expect(byName.demo!.model.services.map((s) => s.source.path)).toEqual(['specs/demo/web.md', 'specs/demo/worker.md']);
+  });
+
+  it('reads a stripped image\'s size report and SBOM, and says when it is not one', async () => {
+    const report = {
+      format: 'hardspec-strip', version: 1, stack: 'demo', service: 'web', hardspecVersion: '0.1.0',
+      full: { image: 'example/web:1', id: 'sha256:x', bytes: 100e6, files: 5000, fileBytes: 90e6 },
+      stripped: { image: 'example/web:1-stripped', id: 'sha256:y', bytes: 10e6, files: 120, fileBytes: 9e6 },
+      ratio: 10, packages: [{ name: 'nginx', version: '1', listed: true, filesKept: 3 }],
+      policy: [{ path: '/bin/sh', action: 'dropped', why: 'a shell' }, { path: '/usr/bin/x', action: 'setid-cleared', why: 'setuid' }], kept: [], removed: [],
+    };
+    await mkdir(path.join(work, 'generated/demo/images'), { recursive: true });
+    await writeFile(path.join(work, 'generated/demo/images/web.size.json'), JSON.stringify(report));
+    await writeFile(path.join(work, 'generated/demo/images/web.spdx.json'), '{"spdxVersion": "SPDX-2.3"}');
+    await writeFile(path.join(work, 'generated/demo/images/worker.size.json'), '{"format": "other"}');
+    const data = await loadSiteData({ specsDir: 'specs', generatedDir: 'generated', cwd: work });
+    const demo = data.stacks.find((s) => s.name === 'demo')!;
+    const web = demo.services.find((s) => s.model.name === 'web')!.stripped!;
+    expect(web).toMatchObject({ image: 'example/web:1-stripped', bytes: 10e6, fullBytes: 100e6, ratio: 10, files: 120, dropped: 1, setIdCleared: 1, packages: 1, sbomPath: 'images/web.spdx.json' });
+    expect(demo.services.find((s) => s.model.name === 'worker')!.stripped).toEqual({ sizePath: 'images/worker.size.json', problem: 'it is not a hardspec strip report (format hardspec-strip, version 1)' });
+    await rm(path.join(work, 'generated/demo/images'), { recursive: true, force: true });
   });
 
   it('stops with the diagnostics when the specs do not compile', async () => {

@@ -209,6 +209,17 @@ describe('the built site', () => {
     expect(await page.locator('[data-comparison="web"] [data-row="read-only"] [data-value]').getAttribute('data-value')).toBe('true');
     expect(await page.locator('[data-comparison="web"] [data-row="user"] [data-value]').getAttribute('data-value')).toBe('33:33');
     expect(await page.locator('[data-comparison="web"] [data-row="no-new-privileges"] [data-value]').getAttribute('data-value')).toBe('true');
+    // The stripped image, from test/fixtures/site-demo/generated/demo/images/web.size.json.
+    const stripped = await page.locator('#stripped + table').textContent();
+    expect(stripped).toContain('19.7 MB instead of 137.9 MB: 7× smaller');
+    expect(stripped).toContain('223 of 7251 kept, from 1 Debian packages');
+    expect(stripped).not.toContain('another image or target');
+    for (const f of ['images/web.size.json', 'images/web.spdx.json']) {
+      const res = await fetch(`${server.url}/stacks/demo/files/${f}`);
+      expect(await res.text(), f).toBe(await readFile(path.join(FIXTURE, 'generated/demo', f), 'utf8'));
+    }
+    await page.goto(`${server.url}/stacks/demo/services/worker/`);
+    expect(await page.locator('#stripped + p').textContent()).toContain('No stripped image of worker yet');
     await page.close();
   });
 

@@ -12,6 +12,7 @@ import { displayPath, findStackDirs, readStack } from '../io/read-specs.ts';
 import { compile } from '../pipeline.ts';
 import { readEvidence } from './evidence-record.ts';
 import { readMinimizeReports } from './minimize-record.ts';
+import { readStripRecord } from './strip-record.ts';
 import { buildSiteStack, type EvidenceRead, type SiteStack } from './site-data.ts';
 
 export interface SiteSources {
@@ -49,7 +50,8 @@ export async function loadSiteData(sources: SiteSources): Promise<SiteData> {
     const screenshots = evidence.kind === 'read' ? await readScreenshots(evidenceDir, evidence) : new Map<string, Uint8Array>();
     const manifestOnDisk = await readFile(path.join(stackOut, 'manifest.json'), 'utf8').catch(() => undefined);
     const minimize = new Map(await Promise.all(compiled.model.services.map(async (s) => [s.name, await readMinimizeReports(stackOut, s)] as const)));
-    return buildSiteStack(compiled, { evidence, screenshots, minimize, ...(manifestOnDisk === undefined ? {} : { manifestOnDisk }) });
+    const stripped = new Map(await Promise.all(compiled.model.services.map(async (s) => [s.name, await readStripRecord(stackOut, s)] as const)));
+    return buildSiteStack(compiled, { evidence, screenshots, minimize, stripped, ...(manifestOnDisk === undefined ? {} : { manifestOnDisk }) });
   }));
   return { stacks, warnings: result.diagnostics };
 }

@@ -10,7 +10,7 @@ import { validateReport } from '../minimize/report.ts';
 import type { ServiceModel } from '../model/types.ts';
 
 export interface MinimizeSummary {
-  readonly what: 'syscalls' | 'caps';
+  readonly what: 'syscalls' | 'caps' | 'files';
   /** Path inside generated/<stack>/, e.g. "minimize/web-syscalls.json". */
   readonly path: string;
   readonly text: string;
@@ -24,15 +24,15 @@ export interface MinimizeSummary {
   readonly runs: number;
   readonly wallMs: number;
   readonly confirmation: { readonly runs: number; readonly passed: number; readonly flaky: boolean };
-  /** Whether the spec's current list is exactly the report's result. */
-  readonly inSpec: boolean;
+  /** Whether the spec's current list is exactly the report's result (undefined for files: that needs the image). */
+  readonly inSpec?: boolean;
 }
 
-export type MinimizeRead = MinimizeSummary | { readonly what: 'syscalls' | 'caps'; readonly path: string; readonly problem: string };
+export type MinimizeRead = MinimizeSummary | { readonly what: 'syscalls' | 'caps' | 'files'; readonly path: string; readonly problem: string };
 
 /* eslint-disable @typescript-eslint/no-explicit-any -- validated against the report schema first. */
 export function summarizeReport(text: string, file: string, service: ServiceModel): MinimizeRead {
-  const what = file.endsWith('-caps.json') ? 'caps' : 'syscalls';
+  const what = file.endsWith('-caps.json') ? 'caps' : file.endsWith('-files.json') ? 'files' : 'syscalls';
   let json: any;
   try {
     json = JSON.parse(text);
@@ -57,14 +57,14 @@ export function summarizeReport(text: string, file: string, service: ServiceMode
     runs: json.runs.total,
     wallMs: json.wallMs,
     confirmation: { runs: json.confirmation.runs, passed: json.confirmation.passed, flaky: json.confirmation.flaky },
-    inSpec: items.join(',') === current.sort().join(','),
+    ...(what === 'files' ? {} : { inSpec: items.join(',') === current.sort().join(',') }),
   };
 }
 
 /** The reports of one service that exist, syscalls first. */
 export async function readMinimizeReports(stackOut: string, service: ServiceModel): Promise<MinimizeRead[]> {
   const out: MinimizeRead[] = [];
-  for (const what of ['syscalls', 'caps'] as const) {
+  for (const what of ['syscalls', 'caps', 'files'] as const) {
     const rel = `minimize/${service.name}-${what}.json`;
     const text = await readFile(path.join(stackOut, rel), 'utf8').catch(() => undefined);
     if (text !== undefined) out.push(summarizeReport(text, rel, service));

@@ -4,6 +4,7 @@
  * Every count and list a page shows is computed here or in docker-comparison.ts.
  */
 import type { MinimizeRead } from './minimize-record.ts';
+import type { StripRead } from './strip-record.ts';
 import { sha256 } from '../emit/manifest.ts';
 import type { Artifact } from '../emit/artifact.ts';
 import type { InteractionModel, ServiceModel, StackModel } from '../model/types.ts';
@@ -60,6 +61,8 @@ export interface SiteService {
   readonly model: ServiceModel;
   /** The minimiser's reports for this service (generated/<stack>/minimize/), if any. */
   readonly minimize: readonly MinimizeRead[];
+  /** The stripped image's size report and SBOM (generated/<stack>/images/), if any. */
+  readonly stripped?: StripRead;
   /** The service's own artifacts (seccomp, selinux, strip), sorted by path. */
   readonly artifacts: readonly SiteArtifact[];
   readonly rows: readonly InteractionRow[];
@@ -90,6 +93,7 @@ export interface StackEvidenceInput {
   readonly manifestOnDisk?: string;
   /** The minimiser's reports by service name. */
   readonly minimize?: ReadonlyMap<string, readonly MinimizeRead[]>;
+  readonly stripped?: ReadonlyMap<string, StripRead | undefined>;
 }
 
 export function buildSiteStack(compiled: CompiledStack, input: StackEvidenceInput): SiteStack {
@@ -107,6 +111,7 @@ export function buildSiteStack(compiled: CompiledStack, input: StackEvidenceInpu
     services: model.services.map((s) => ({
       model: s,
       minimize: input.minimize?.get(s.name) ?? [],
+      ...(input.stripped?.get(s.name) ? { stripped: input.stripped.get(s.name)! } : {}),
       artifacts: artifacts.filter((a) => a.path !== 'compose.yaml' && a.sources.length === 1 && a.sources[0] === s.source.relPath),
       rows: rows.filter((r) => r.group === s.name),
     })),

@@ -1,7 +1,7 @@
 /**
  * Copies of what the site offers for download, at their path inside generated/<stack>/: every
- * artifact as the specs compile now, the evidence file with the screenshots it names, and the
- * minimiser's reports.
+ * artifact as the specs compile now, the evidence file with the screenshots it names, the
+ * minimiser's reports, and the stripped images' size reports and SBOMs.
  */
 import type { APIRoute, GetStaticPaths } from 'astro';
 import { siteData } from '../../../../lib/site.ts';
@@ -14,6 +14,11 @@ export const getStaticPaths = (async () => {
     for (const [rel, bytes] of s.screenshots) paths.push({ params: { stack: s.name, file: `evidence/${rel}` }, props: { body: bytes } });
     for (const svc of s.services) {
       for (const r of svc.minimize) if ('text' in r) paths.push({ params: { stack: s.name, file: r.path }, props: { body: r.text } });
+      const st = svc.stripped;
+      if (st && 'sizeText' in st) {
+        paths.push({ params: { stack: s.name, file: st.sizePath }, props: { body: st.sizeText } });
+        if (st.sbomPath && st.sbomText !== undefined) paths.push({ params: { stack: s.name, file: st.sbomPath }, props: { body: st.sbomText } });
+      }
     }
   }
   return paths;
