@@ -4,7 +4,9 @@
  * default (record, prove, confirm) and of `--minimal` (plus group testing and the proof of
  * 1-minimality), their ratios, and the allowlist sizes against Docker's default profile.
  *
- *   npm run bench:minimize -- [--services web,php,db] [--strategies default,minimal,linear] [--seed N]
+ *   npm run bench:minimize -- [--services web,php,db] [--strategies default,minimal,linear] [--seed N] [--report-only]
+ *
+ * --report-only runs nothing: it prints the table (and ratios) from the reports measured so far.
  *
  * Needs root, the Docker engine, bpftrace and Chromium. Not part of CI: linear alone takes about an
  * hour per service. Each measurement is appended to bench/results/minimize-<date>.txt as it ends,
@@ -31,6 +33,7 @@ const services = arg('services', 'web,php,db').split(',');
 const strategies = arg('strategies', 'default,minimal,linear').split(',') as Strategy[];
 const seed = arg('seed', '1');
 const date = arg('date', new Date().toISOString().slice(0, 10));
+const reportOnly = process.argv.includes('--report-only');
 const resultsDir = path.join(REPO, 'bench/results');
 const outFile = path.join(resultsDir, `minimize-${date}.txt`);
 const reportsDir = path.join(resultsDir, `minimize-${date}`);
@@ -70,6 +73,10 @@ async function measure(service: string, strategy: Strategy): Promise<Measured | 
   if (done) {
     say(`  ${service.padEnd(4)} ${strategy.padEnd(8)} runs ${String(done.runs).padStart(4)}  wall ${formatDuration(done.wallMs).padStart(7)}  size ${String(done.size).padStart(3)}  1-minimal ${done.oneMinimal ? 'proven' : 'no'}  confirmed ${done.confirmed}  (measured earlier)`);
     return done;
+  }
+  if (reportOnly) {
+    say(`  ${service.padEnd(4)} ${strategy.padEnd(8)} not measured`);
+    return undefined;
   }
   const args = ['minimize', 'guestbook', '--specs', specs, '--service', service, '--what', 'syscalls', '--seed', seed, '--out', out,
     ...(strategy === 'linear' ? ['--strategy', 'linear'] : []), ...(strategy === 'minimal' ? ['--minimal'] : [])];
