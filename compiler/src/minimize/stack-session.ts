@@ -246,6 +246,8 @@ export class StackSession {
       return { verdict: failed.length ? 'fail' : 'pass', scope, restarted, durationMs: Date.now() - started, failed, unhealthy: [], startMs, interactionMs };
     } catch (e) {
       if (signal.aborted) throw signal.reason;
+      // A wedged engine (an API call past its time limit) is no oracle error to retry: stop.
+      if (e instanceof EnvironmentError) throw e;
       return this.errorOutcome('stack', [], started, (e as Error).message);
     }
   }

@@ -41,6 +41,27 @@ export class EnvironmentError extends Error {
   readonly exitCode = 2;
 }
 
+/** How long one engine API call may take before the engine counts as wedged. */
+export const ENGINE_CALL_TIMEOUT_MS = 60_000;
+
+/**
+ * An engine API call with a time limit. Docker 20.10 can wedge on a container whose start failed
+ * (seen here under a minimiser candidate's seccomp profile): `docker inspect`, `docker ps -a`
+ * and `docker rm -f` of it never return, and neither would a run waiting on them. Past the limit
+ * this is an EnvironmentError that says so, instead of a hang.
+ */
+export async function engineCall<T>(what: string, call: Promise<T>, timeoutMs = ENGINE_CALL_TIMEOUT_MS): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const limit = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new EnvironmentError(`the Docker engine did not answer ${what} within ${Math.round(timeoutMs / 1000)} s; it may be wedged on a container whose start failed (restart it: kill $(cat /run/hardspec-dockerd.pid); scripts/setup-docker.sh), then run again`)), timeoutMs);
+  });
+  try {
+    return await Promise.race([call, limit]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** Connects and pings the engine (with a time limit); an unreachable engine is an EnvironmentError. */
 export async function connectDocker(env: Readonly<Record<string, string | undefined>>, timeoutMs = 5000): Promise<{ docker: Docker; address: EngineAddress }> {
   const address = engineAddress(env);
@@ -161,11 +182,11 @@ export interface LabelledResources {
 /** Containers (running or not), networks and volumes carrying every one of the given labels ("k=v" or "k"). */
 export async function listLabelled(docker: Docker, labels: readonly string[]): Promise<LabelledResources> {
   const filters = JSON.stringify({ label: labels });
-  const [containers, networks, volumes] = await Promise.all([
+  const [containers, networks, volumes] = await engineCall(`a list of containers, networks and volumes labelled ${labels.join(', ')}`, Promise.all([
     docker.listContainers({ all: true, filters }),
     docker.listNetworks({ filters }),
     docker.listVolumes({ filters }),
-  ]);
+  ]));
   return {
     containers: containers.map((c) => ({ id: c.Id, name: (c.Names[0] ?? c.Id).replace(/^\//, ''), labels: c.Labels ?? {}, state: c.State })),
     networks: networks.map((n) => ({ id: n.Id, name: n.Name, labels: n.Labels ?? {} })),

@@ -10,7 +10,7 @@ import net from 'node:net';
 import type { ServiceModel, StackModel } from '../model/types.ts';
 import { parseDuration } from '../model/build.ts';
 import { composeArgs, composeCommand, runCommand, type ComposeProject, type ComposeVariant, type RunResult } from './compose-cli.ts';
-import { containerLogTail, countResources, EnvironmentError, listLabelled, removeLabelled } from './docker.ts';
+import { containerLogTail, countResources, engineCall, EnvironmentError, listLabelled, removeLabelled } from './docker.ts';
 import { LABEL } from './override.ts';
 import { lastLines } from './streams.ts';
 
@@ -164,7 +164,7 @@ export class StackRun {
 
   /** The service's current container id (running preferred), or undefined. */
   async containerOf(service: string): Promise<string | undefined> {
-    const list = await this.o.docker.listContainers({ all: true, filters: JSON.stringify({ label: [`${COMPOSE_PROJECT_LABEL}=${this.project}`, `${COMPOSE_SERVICE_LABEL}=${service}`] }) });
+    const list = await engineCall(`the container list of ${service}`, this.o.docker.listContainers({ all: true, filters: JSON.stringify({ label: [`${COMPOSE_PROJECT_LABEL}=${this.project}`, `${COMPOSE_SERVICE_LABEL}=${service}`] }) }));
     const running = list.find((c) => c.State === 'running');
     return (running ?? list[0])?.Id;
   }
@@ -174,7 +174,7 @@ export class StackRun {
     if (!id) return { service: service.name, ok: false, status: 'missing', restartCount: 0, waitedMs, reason: 'compose did not create its container' };
     let info;
     try {
-      info = await this.o.docker.getContainer(id).inspect();
+      info = await engineCall(`docker inspect of ${service.name}'s container`, this.o.docker.getContainer(id).inspect());
     } catch (e) {
       // Listed a moment ago, gone now: compose replaced or removed it meanwhile.
       if ((e as { statusCode?: number }).statusCode === 404) return { service: service.name, ok: false, status: 'missing', restartCount: 0, waitedMs, reason: 'its container vanished while starting' };
