@@ -153,6 +153,9 @@ export interface StackRunOptions {
 
 const POLL_MS = 500;
 
+/** How long `up` lets compose finish on its own after a service broke (for its error message). */
+const COMPOSE_GRACE_MS = 10_000;
+
 export class StackRun {
   constructor(private readonly o: StackRunOptions) {}
 
@@ -222,6 +225,11 @@ export class StackRun {
       }
     } finally {
       signal.removeEventListener('abort', onAbort);
+      if (!upResult && !signal.aborted) {
+        // A service broke before compose said so: compose usually stops within seconds with the
+        // reason ("ERROR: for web … is unhealthy"), which the report needs. Then it is stopped.
+        await Promise.race([upRun, new Promise((resolve) => setTimeout(resolve, COMPOSE_GRACE_MS))]);
+      }
       if (!upResult) stopCompose.abort();
     }
     const r = await upRun;
