@@ -12,9 +12,8 @@
 import type { ServiceModel } from '../model/types.ts';
 import { readDpkgDatabase } from '../strip/dpkg.ts';
 import { normalizePath, type ImageFs } from '../strip/fs.ts';
-import type { StripInput } from '../strip/plan.ts';
+import { packageRoots, type StripInput } from '../strip/plan.ts';
 
-const DOCS = /^\/usr\/share\/(doc|doc-base|man|info|lintian|bug|linda)(\/|$)/;
 
 export interface FileItems {
   /** Absolute paths, in search order (by package, then path). */
@@ -40,9 +39,8 @@ export function fileSearchItems(fs: ImageFs, s: ServiceModel): FileItems {
     const pkg = db?.packages.get(name);
     if (!pkg) continue;
     const own: string[] = [];
-    for (const f of pkg.files) {
-      const e = fs.entry(f);
-      if (!e || e.type === 'dir' || DOCS.test(f) || packageOf.has(f)) continue;
+    for (const f of packageRoots(fs, pkg)) {
+      if (packageOf.has(f)) continue;
       packageOf.set(f, name);
       own.push(f);
     }

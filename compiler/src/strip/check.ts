@@ -10,7 +10,8 @@ import type { ServiceModel } from '../model/types.ts';
 import type { InteractionResult } from '../verify/runner.ts';
 import { normalizePath, type ImageFs } from './fs.ts';
 import { exportImageFs, inspectFullImage, STRIPPED_FROM_LABEL } from './image.ts';
-import { forbiddenWhat, isSetId } from './plan.ts';
+import { isSetuidOrSetgid } from './closure.ts';
+import { forbiddenWhat } from './plan.ts';
 
 /** Config fields that must be the same in the stripped image as in the full one. */
 const SAME = ['Entrypoint', 'Cmd', 'User', 'WorkingDir', 'Healthcheck', 'StopSignal', 'Env', 'ExposedPorts', 'Volumes'] as const;
@@ -25,7 +26,7 @@ export function strippedFsProblems(fs: ImageFs, named: readonly string[]): { pro
     if (allowed.has(e.path)) continue;
     const what = forbiddenWhat(fs, e);
     if (what) problems.push(`${e.path} is ${what}, and strip.files does not name it`);
-    if (isSetId(e)) problems.push(`${e.path} is ${(e.mode & 0o4000) ? 'setuid' : 'setgid'} (mode ${(e.mode & 0o7777).toString(8)}), and strip.files does not name it`);
+    if (isSetuidOrSetgid(e)) problems.push(`${e.path} is ${(e.mode & 0o4000) ? 'setuid' : 'setgid'} (mode ${(e.mode & 0o7777).toString(8)}), and strip.files does not name it`);
   }
   return { problems, files };
 }

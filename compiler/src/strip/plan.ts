@@ -14,7 +14,7 @@
  * Problems (a package not installed, a listed file not in the image, a needed library not
  * found) are errors: the stripper builds nothing then.
  */
-import { elfClosure, resolvePath } from './closure.ts';
+import { elfClosure, isSetuidOrSetgid, resolvePath } from './closure.ts';
 import { readDpkgDatabase, type DebPackage, type DpkgDatabase } from './dpkg.ts';
 import { normalizePath, type FsEntry, type ImageFs } from './fs.ts';
 
@@ -92,12 +92,25 @@ export function forbiddenWhat(fs: ImageFs, e: FsEntry): string | undefined {
   return undefined;
 }
 
+/**
+ * The files a package contributes to a stripped image, as `dpkg -L` lists them: not its
+ * documentation (unless `listed` names the path), and not its directories — they are kept as
+ * parents of what is kept, not with all they hold; so is a listed directory that is a symlink in
+ * this image (/lib → usr/lib with merged /usr).
+ */
+export function packageRoots(fs: ImageFs, pkg: DebPackage, listed: ReadonlySet<string> = new Set()): string[] {
+  return pkg.files.filter((f) => {
+    if (DOCS.test(f) && !listed.has(f)) return false;
+    const e = fs.entry(f);
+    return e !== undefined && e.type !== 'dir' && !(e.type === 'symlink' && isDirectory(fs, f));
+  });
+}
+
 function isDirectory(fs: ImageFs, p: string): boolean {
   const r = resolvePath(fs, p, { followLast: true });
   return !('error' in r) && fs.entry(r.path)?.type === 'dir';
 }
 
-export const isSetId = (e: FsEntry) => (e.type === 'file' || e.type === 'hardlink') && (e.mode & 0o6000) !== 0;
 
 function parents(p: string): string[] {
   const out: string[] = [];
@@ -133,14 +146,7 @@ export function planStrip(fs: ImageFs, input: StripInput): StripPlan {
       if (db) problems.push({ kind: 'package-missing', message: `${input.service}: strip.packages names ${name}, which is not installed in the image`, hint: 'install it in the Dockerfile, or remove it from strip.packages' });
       continue;
     }
-    for (const f of pkg.files) {
-      if (DOCS.test(f) && !listed.has(f)) continue;
-      const e = fs.entry(f);
-      // Directories of a package are kept as parents of what is kept, not with all they hold;
-      // so is a listed directory that is a symlink in this image (/lib → usr/lib with merged /usr).
-      if (!e || e.type === 'dir' || (e.type === 'symlink' && isDirectory(fs, f))) continue;
-      root(f, `file of package ${name}`);
-    }
+    for (const f of packageRoots(fs, pkg, listed)) root(f, `file of package ${name}`);
   }
 
   // 2. closure
@@ -183,7 +189,7 @@ export function planStrip(fs: ImageFs, input: StripInput): StripPlan {
     const e = fs.entry(p)!;
     if (!e) continue;
     let mode = e.mode;
-    if (isSetId(e) && !named(p)) {
+    if (isSetuidOrSetgid(e) && !named(p)) {
       mode &= ~0o6000;
       policy.push({ path: p, action: 'setid-cleared', why: `${(e.mode & 0o4000) ? 'setuid' : 'setgid'} bit cleared: not named in strip.files` });
     }
