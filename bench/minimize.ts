@@ -80,12 +80,15 @@ async function measure(service: string, strategy: Strategy): Promise<Measured | 
   }
   const args = ['minimize', 'guestbook', '--specs', specs, '--service', service, '--what', 'syscalls', '--seed', seed, '--out', out,
     ...(strategy === 'linear' ? ['--strategy', 'linear'] : []), ...(strategy === 'minimal' ? ['--minimal'] : [])];
-  let log = '';
-  const write = (s: string) => { log += s; return true; };
+  // The log is written as it comes, so a measurement that never ends (a wedged engine) still
+  // shows its last run.
+  const logFile = path.join(out, `${service}.log`);
+  mkdirSync(out, { recursive: true });
+  writeFileSync(logFile, '');
+  const write = (s: string) => { appendFileSync(logFile, s); return true; };
   const started = Date.now();
   const code = await runMain(args, { stdout: { write }, stderr: { write }, cwd: REPO, env: { ...process.env, NO_COLOR: '1' } });
   const wall = Date.now() - started;
-  writeFileSync(path.join(out, `${service}.log`), log);
   // Ctrl-C reaches the running minimize (which tears its stack down): stop the whole bench then.
   if (code === 130 || code === 143) { say(`  interrupted (exit ${code}): stopping the bench`); rmSync(specs, { recursive: true, force: true }); process.exit(code); }
   const m = readMeasured(reportFile);

@@ -17,6 +17,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runMain } from '../compiler/src/cli/main.ts';
 import { formatDuration } from '../compiler/src/minimize/report.ts';
+import { mb } from '../compiler/src/strip/format-size.ts';
 
 const REPO = fileURLToPath(new URL('..', import.meta.url));
 const arg = (name: string) => { const i = process.argv.indexOf(`--${name}`); return i >= 0 ? process.argv[i + 1] : undefined; };
@@ -39,7 +40,6 @@ async function cli(args: string[]): Promise<{ code: number; out: string }> {
 }
 const must = async (args: string[]) => { const r = await cli(args); if (r.code !== 0) throw new Error(`hardspec ${args.join(' ')} exited ${r.code}:\n${r.out.slice(-3000)}`); return r; };
 const size = (s: string) => JSON.parse(readFileSync(path.join(work, 'generated/guestbook/images', `${s}.size.json`), 'utf8'));
-const mb = (b: number) => (b / 1e6).toFixed(1);
 const TARGET_MB: Record<string, number> = { web: 50, db: 60 };
 function verdicts(s: string, full: number, stripped: number): string {
   const ratio = full / stripped;
@@ -59,7 +59,7 @@ try {
   for (const s of services) {
     const r = size(s);
     before.set(s, { fullBytes: r.full.bytes, bytes: r.stripped.bytes, entries: r.stripped.files });
-    say(`  ${s.padEnd(4)} full ${mb(r.full.bytes).padStart(6)} MB  stripped ${mb(r.stripped.bytes).padStart(6)} MB  ${(r.full.bytes / r.stripped.bytes).toFixed(2)}×  files ${r.stripped.files} of ${r.full.files}  (${verdicts(s, r.full.bytes, r.stripped.bytes)})`);
+    say(`  ${s.padEnd(4)} full ${mb(r.full.bytes).padStart(9)}  stripped ${mb(r.stripped.bytes).padStart(9)}  ${(r.full.bytes / r.stripped.bytes).toFixed(2)}×  files ${r.stripped.files} of ${r.full.files}  (${verdicts(s, r.full.bytes, r.stripped.bytes)})`);
   }
   if (search) {
     say('# the file-list search (minimize --what files, seed 1), against one run per entry of the expanded file list:');
@@ -84,7 +84,7 @@ try {
       await must(['minimize', 'guestbook', '--service', s, '--what', 'files', '--out', 'generated', '--apply', reportFile, '--write']);
       await must(['strip', 'guestbook', '--out', 'generated', '--service', s, '--no-build']);
       const after = size(s);
-      say(`       with the list found: stripped ${mb(after.stripped.bytes)} MB, ${(after.full.bytes / after.stripped.bytes).toFixed(2)}×, files ${after.stripped.files} (${verdicts(s, after.full.bytes, after.stripped.bytes)})`);
+      say(`       with the list found: stripped ${mb(after.stripped.bytes)}, ${(after.full.bytes / after.stripped.bytes).toFixed(2)}×, files ${after.stripped.files} (${verdicts(s, after.full.bytes, after.stripped.bytes)})`);
     }
   } else {
     say('# the file-list search: not run (--no-search)');

@@ -1,7 +1,7 @@
 // The minimiser's outputs without Docker: the spec edit of --write (body, key order and comments
 // kept), the diff printed without it, the report and its JSON Schema, the candidate models, the
 // moved ports, the progress line.
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { candidateModel, runArtifacts } from '../compiler/src/minimize/candidate.ts';
@@ -72,6 +72,28 @@ describe('applySpecChange (--write)', () => {
     expect((applySpecChange(flow, { what: 'syscalls', allow: ['read'] }) as { text: string }).text).toBe('---\nkind: service\nseccomp:\n  baseline: none\n  allow: [read]\n  deny: [ptrace]\n---\n');
   });
 
+  it('writes strip.files as a block list, one quoted-when-needed path a line, keeping comments and key order', () => {
+    // hardspec minimize guestbook --service web --what files --write, on a spec whose list was a flow list.
+    const flowFiles = [
+      '---', 'kind: service', 'strip:', '  target: web:stripped', '  # found by minimize', '  files:',
+      '    [/etc/nginx/fastcgi_params, /etc/nginx/mime.types,', '    /usr/bin/wget]', '  packages: [nginx]', 'user: "33:33"', '---', 'body', '',
+    ].join('\n');
+    const files = Array.from({ length: 30 }, (_, i) => `/usr/share/nginx/html/page-${String(i).padStart(2, '0')}.html`);
+    const text = (applySpecChange(flowFiles, { what: 'files', packages: ['nginx'], files: [...files, '/srv/a b: c', 'true'] }) as { text: string }).text;
+    expect(text).toBe([
+      '---', 'kind: service', 'strip:', '  target: web:stripped', '  # found by minimize', '  files:',
+      ...files.map((f) => `    - ${f}`), '    - "/srv/a b: c"', '    - "true"', '  packages: [nginx]', 'user: "33:33"', '---', 'body', '',
+    ].join('\n'));
+  });
+
+  it('replaces a block list of files in place and adds a missing strip block with files as a block list', () => {
+    const block = '---\nkind: service\nstrip:\n  files: # why each\n    - /etc/passwd\n    - /usr/bin/old\n  packages: [p]\n---\n';
+    expect((applySpecChange(block, { what: 'files', packages: ['p'], files: ['/etc/group', '/etc/passwd'] }) as { text: string }).text)
+      .toBe('---\nkind: service\nstrip:\n  files: # why each\n    - /etc/group\n    - /etc/passwd\n  packages: [p]\n---\n');
+    expect((applySpecChange('---\nkind: service\n---\n', { what: 'files', packages: [], files: ['/a'] }) as { text: string }).text)
+      .toBe('---\nkind: service\nstrip:\n  packages: []\n  files:\n    - /a\n---\n');
+  });
+
   it('refuses a spec without frontmatter', () => {
     expect(applySpecChange('# no frontmatter\n', { what: 'caps', add: [] })).toHaveProperty('error');
   });
@@ -81,6 +103,7 @@ describe('applySpecChange (--write)', () => {
       const text = readFileSync(path.join(ROOT, `specs/guestbook/${s}.md`), 'utf8');
       const r = applySpecChange(text, { what: 'syscalls', allow: ['read', 'write'] });
       expect(r).toHaveProperty('text');
+      expect(applySpecChange(text, { what: 'files', packages: ['p'], files: ['/etc/passwd', '/etc/group'] })).toHaveProperty('text');
     }
   });
 });
@@ -152,7 +175,7 @@ describe('candidates and the session model', () => {
 });
 
 describe('report', () => {
-  it('matches its JSON Schema and reads well', async () => {
+  async function syscallsReport() {
     const backend: MinimizeBackend = {
       run: async (c) => ({ verdict: c.has('read') ? 'pass' : 'fail', scope: 'service', restarted: ['web'], durationMs: 10, failed: c.has('read') ? [] : [{ id: 'site-answers', problem: 'x' }], unhealthy: [] }),
       record: async () => ({ outcome: { verdict: 'pass', scope: 'stack', restarted: ['web'], durationMs: 10, failed: [], unhealthy: [] }, items: [{ name: 'read', count: 3, failed: 0, makers: ['service'] }, { name: 'uname', count: 1, failed: 1, makers: ['healthcheck'] }], other: ['mount'] }),
@@ -163,7 +186,11 @@ describe('report', () => {
       engine: { version: '20.10.24', kernel: '6.18', arch: 'x86_64' }, compose: 'docker-compose 1.29.2',
       recorder: { kind: 'bpftrace' as const, caps: true, problems: [], fallbacks: [] }, otherArch: [], dockerDefault: { profileNames: 346, forService: 291 }, oracle: ['site-answers'],
     };
-    const report = buildReport(result, ctx);
+    return { result, ctx, report: buildReport(result, ctx) };
+  }
+
+  it('matches its JSON Schema and reads well', async () => {
+    const { result, ctx, report } = await syscallsReport();
     expect(validateReport(report)).toEqual([]);
     expect(validateReport({ ...report, what: 'network' })).not.toEqual([]);
     expect(report).toMatchObject({ result: { items: ['read'], oneMinimal: true }, recorded: { seed: ['read', 'uname'], beforeFilter: ['mount'] } });
@@ -171,6 +198,35 @@ describe('report', () => {
     expect(text).toContain('guestbook/web: 1 syscalls');
     expect(text).toContain('1-minimal: proven');
     expect(text).toContain('confirmation: 3/3 runs passed');
+  });
+
+  it('holds only items of its kind: syscall names, capability names (no CAP_), or paths and search nodes', async () => {
+    const { report } = await syscallsReport();
+    // The sample report with every item list holding `items` (and no recording).
+    const kind = (what: string, items: string[]) => {
+      const { recorded: _, dockerDefault: __, ...rest } = report;
+      return { ...rest, what, start: { size: items.length, items, otherArch: [] }, result: { ...(report.result as object), size: items.length, items, removed: [], added: [], addedAfterRecording: [], kept: [] }, log: [] };
+    };
+    expect(validateReport(kind('syscalls', ['read']))).toEqual([]);
+    expect(validateReport(kind('syscalls', ['read', '/etc/passwd']))).toEqual([
+      '/start/items/1 must match pattern "^[a-z0-9_]+$"',
+      '/result/items/1 must match pattern "^[a-z0-9_]+$"',
+    ]);
+    expect(validateReport({ ...kind('caps', ['CHOWN']), recorded: { size: 1, seed: ['CHOWN'], items: [], denied: ['SETGID', 'cap41'] } })).toEqual([]);
+    expect(validateReport(kind('caps', ['CAP_CHOWN']))).toHaveLength(2);
+    expect(validateReport(kind('caps', ['/etc/passwd']))).toHaveLength(2);
+    expect(validateReport(kind('files', ['/etc/passwd', 'pkg:nginx|', 'dir:/srv|']))).toEqual([]);
+    expect(validateReport(kind('files', ['read']))).toHaveLength(2);
+  });
+
+  it('every report in generated/ and bench/results/ matches the schema', () => {
+    const reports = ['generated', 'bench/results']
+      .flatMap((dir) => readdirSync(path.join(ROOT, dir), { recursive: true, encoding: 'utf8' }).map((f) => path.join(dir, f)))
+      .filter((f) => f.endsWith('.json'))
+      .map((f) => ({ f, json: JSON.parse(readFileSync(path.join(ROOT, f), 'utf8')) as { format?: string } }))
+      .filter((r) => r.json.format === 'hardspec-minimize');
+    expect(reports.length).toBeGreaterThan(0);
+    for (const r of reports) expect([r.f, validateReport(r.json)]).toEqual([r.f, []]);
   });
 
   it('progress line: runs, estimate, time left', () => {

@@ -118,3 +118,44 @@ describe('argvMatches', () => {
     expect(argvMatches(['mariadb', long.slice(0, 79)], ['mariadb', long])).toBe(true);
   });
 });
+
+describe('file recording', () => {
+  const FILES = [
+    `MKDIR\t2571\t/docker/${WEB}`,
+    'FORK\t2571\t101\t102',
+    'EXECVE\t2571\t102\t2\tnginx',
+    'EXECVE\t2571\t200\t2\twget\t--no-config\t--no-hsts\t-q',
+    'EXECVE\t2571\t400\t2\tcat\t/etc/hostname',
+    '@o[2571, 102, 0, /proc/self/fd]: 3', // runc setting up, before the filter
+    '@o[2571, 102, 2, /usr/sbin/nginx]: 1', // the execve of the entrypoint, made by runc under the filter
+    '@o[2571, 102, 2, /etc/nginx/nginx.conf]: 2',
+    '@o[2571, 102, 2, /srv/odd, name]/x]: 1', // a path with ", " and "]" in it
+    '@o[2571, 200, 2, /usr/bin/wget]: 4',
+    '@o[2571, 400, 2, /etc/hostname]: 1',
+    '@o[2571, 102, 2, relative/path]: 1',
+    'END',
+  ].join('\n');
+
+  it('adds one probe per path argument, for the calls the kernel has', () => {
+    const p = bpftraceProgram({ caps: false, files: ['openat', 'execve', 'readlink', 'no_such_call'] });
+    expect(p).toContain('tracepoint:syscalls:sys_enter_openat, tracepoint:syscalls:sys_enter_execve /curtask->cgroups->dfl_cgrp->level >= 2/ { @o[cgroup, pid, curtask->seccomp.mode, str(args->filename)] = count(); }');
+    expect(p).toContain('tracepoint:syscalls:sys_enter_readlink /curtask->cgroups->dfl_cgrp->level >= 2/ { @o[cgroup, pid, curtask->seccomp.mode, str(args->path)] = count(); }');
+    expect(p).not.toContain('no_such_call');
+    expect(bpftraceProgram({ caps: false })).not.toContain('@o[');
+  });
+
+  it('parses paths whole (commas and brackets included) and keeps only what happens under the filter, by maker', () => {
+    const raw = parseTrace(FILES);
+    expect(raw.files).toHaveLength(7);
+    expect(raw.files[3]).toEqual({ cgroup: '2571', pid: 102, mode: 2, path: '/srv/odd, name]/x', count: 1 });
+    const [web] = attributeTrace(raw, ctx);
+    expect(web!.files.map((f) => [f.name, f.count, f.makers.join(',')])).toEqual([
+      ['/etc/hostname', 1, 'helper'],
+      ['/etc/nginx/nginx.conf', 2, 'service'],
+      ['/srv/odd, name]/x', 1, 'service'],
+      ['/usr/bin/wget', 4, 'healthcheck'],
+      ['/usr/sbin/nginx', 1, 'service'],
+      ['relative/path', 1, 'service'],
+    ]);
+  });
+});

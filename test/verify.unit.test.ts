@@ -52,6 +52,12 @@ describe('compose command lines', () => {
     });
   });
 
+  it('builds with --force-rm so a failed build leaves no intermediate containers', () => {
+    // docker-compose -p hardspec-demo-0a1b2c3d -f compose.yaml -f /tmp/x/override.yaml build --force-rm
+    expect(composeCommand({ kind: 'v1', version: '1.29.2' }, project, composeArgs.build()).args.slice(-2)).toEqual(['build', '--force-rm']);
+    expect(composeCommand({ kind: 'v2', version: '2.24.0' }, project, composeArgs.build()).args.slice(-2)).toEqual(['build', '--force-rm']);
+  });
+
   it('recreates one service without its dependencies and keeps volumes', () => {
     expect(composeArgs.removeService('db')).toEqual(['rm', '-s', '-f', 'db']);
     expect(composeArgs.upService('db')).toEqual(['up', '-d', '--no-build', '--no-deps', 'db']);
@@ -431,6 +437,50 @@ describe('the interaction runner (fake engine)', () => {
     expect(r.status).toBe('passed');
     expect(engine.calls.map((c) => c.split(' ')[0])).toEqual(['exec', 'recreate', 'exec']);
     expect(r.method).toEqual(expect.arrayContaining(['compose', 'exec']));
+  });
+
+  describe('outage', () => {
+    const during = { kind: 'exec' as const, service: 'php', command: ['php', '-r', 'exit(0);'], expect: { exitCode: 0, stdoutContains: [], stderrContains: [] } };
+    const outage = { kind: 'outage' as const, service: 'db', during, log: { service: 'php', contains: ['guestbook: Unavailable', 'run {{run}}'] } };
+
+    it('stops the service, runs the check, finds the log lines written since, starts it again', async () => {
+      const engine = new FakeEngine();
+      engine.logsAfterStop.php = 'guestbook: Unavailable: database connection failed (run abcd1234)\n';
+      const r = await runInteraction(interaction('outage', outage), runnerContext(engine, model));
+      expect(r.status).toBe('passed');
+      expect(engine.calls).toEqual(['stop db', 'exec php php -r exit(0);', 'logSince php', 'start db']);
+      expect(r.method).toEqual(expect.arrayContaining(['compose', 'exec', 'docker-logs']));
+      expect(r.observed).toMatchObject({ log: { service: 'php', contains: { 'guestbook: Unavailable': true, 'run abcd1234': true } }, started: { service: 'db' } });
+    });
+
+    it('fails when the log lacks a line, and still starts the service again', async () => {
+      const engine = new FakeEngine();
+      engine.logsAfterStop.php = 'guestbook: Unavailable\n';
+      const r = await runInteraction(interaction('outage', outage, { timeoutMs: 20_000 }), runnerContext(engine, model));
+      expect(r.status).toBe('failed');
+      expect(r.problems).toEqual(['the output of php since db was stopped lacks "run abcd1234" (waited 5 s)']);
+      expect(engine.calls.at(-1)).toBe('start db');
+      expect(engine.stopped.size).toBe(0);
+    }, 15_000);
+
+    it('fails when the check during the outage fails, and when the service does not come back', async () => {
+      const engine = new FakeEngine();
+      engine.logsAfterStop.php = 'guestbook: Unavailable run abcd1234';
+      engine.onExec = () => ({ exitCode: 1, stdout: '', stderr: '', timedOut: false });
+      const r = await runInteraction(interaction('outage', outage), runnerContext(engine, model));
+      expect(r.status).toBe('failed');
+      expect(r.problems?.[0]).toMatch(/^while db was stopped: exit code 1/);
+      expect(engine.calls.at(-1)).toBe('start db');
+      engine.onExec = () => ({ exitCode: 0, stdout: '', stderr: '', timedOut: false });
+      engine.startFails = true;
+      const r2 = await runInteraction(interaction('outage', outage), runnerContext(engine, model));
+      expect(r2.status).toBe('failed');
+      expect(r2.problems).toEqual(['db did not become healthy again: exited (1)']);
+    });
+
+    it('names the stopped service, the log service and the check\'s own as concerned', () => {
+      expect(servicesConcerned(outage, model)).toEqual(['db', 'php']);
+    });
   });
 
   it('port_closed: refused and published by no container', async () => {

@@ -130,6 +130,13 @@ A \`persistence\` check holds \`service\`, \`write\` and \`read\`, each \`write\
 other checks: it runs \`write\`, removes and recreates the service's container (keeping its
 volumes), waits for it to be healthy, then runs \`read\`.
 
+An \`outage\` check holds \`service\`, \`during\` (one of the other checks) and an optional \`log\`
+(\`service\` and \`contains\`): it stops the service's container, runs \`during\` while it is down,
+requires every \`contains\` text in \`log.service\`'s output written since the stop (waiting up to
+5 s for it to arrive), then starts the container again and waits for it to be healthy, whatever
+\`during\` found. It proves that a hardened stack still fails visibly: an honest error for the
+visitor and the cause in the log for the operator.
+
 ## Full example
 
 \`specs/guestbook/stack.md\` (frontmatter):

@@ -28,7 +28,7 @@ import { buildImages, ensureBaseImages } from '../verify/images.ts';
 import { checkPortsFree, Interrupted, removeLeftovers, trapSignals, type SignalSource } from '../verify/lifecycle.ts';
 import { runArtifacts, type What } from './candidate.ts';
 import { DockerBackend, seccompArch, syscallUniverse } from './docker-backend.ts';
-import { capabilityStart, DEFAULT_KEEP_SYSCALLS, minimize, type Strategy } from './minimize.ts';
+import { capabilityStart, DEFAULT_KEEP_SYSCALLS, minimize, SEEDING, type Strategy } from './minimize.ts';
 import { progressLine } from './progress.ts';
 import { detectRecorder } from './record/recorder.ts';
 import { buildReport, formatSummary, validateReport } from './report.ts';
@@ -39,7 +39,7 @@ import { hasStripList } from '../emit/compose/emit-compose.ts';
 import type { ImageFs } from '../strip/fs.ts';
 import { exportImageFs, inspectFullImage, type FullImage } from '../strip/image.ts';
 import { FilesBackend } from './files-backend.ts';
-import { fileSearchItems, fileSearchTree, resultToStripLists, type FileItems, type FileTree } from './files.ts';
+import { expandFolderItems, fileSearchItems, fileSearchTree, resultToStripLists, type FileItems, type FileTree } from './files.ts';
 
 export const MINIMIZE_HELP = `Usage: hardspec minimize STACK --service NAME --what caps|syscalls|files [--strategy record|linear]
                          [--minimal] [--seed N] [--write] [--specs DIR] [--out DIR] [--json] [--no-build]
@@ -160,18 +160,20 @@ export async function runMinimize(argv: readonly string[], io: CliIo, deps: { si
   if (oracle.length === 0) throw new UsageError(`the stack ${model.name} has no functional interactions: the minimiser would have nothing to keep working`);
 
   // 2. preflight
-  const recorder = o.strategy === 'record' && o.what !== 'files' ? await detectRecorder() : undefined;
+  const recorder = o.strategy === 'record' ? await detectRecorder() : undefined;
   if (o.what === 'files' && !hasStripList(service)) throw new UsageError(`service ${service.name} has no strip list (strip.packages or strip.files): there is no file list to minimise`);
   if (recorder && !recorder.ok) {
     say(`no recorder: ${recorder.problems.join('; ')}`);
-    say(`fallbacks seen: ${recorder.fallbacks.join(', ') || 'none'}; starting from the spec's whole set instead${o.minimal ? '' : ' (give --minimal to shrink it)'}`);
+    say(o.what === 'files'
+      ? 'starting from the whole strip list instead: group tests from packages and folders down to files'
+      : `fallbacks seen: ${recorder.fallbacks.join(', ') || 'none'}; starting from the spec's whole set instead${o.minimal ? '' : ' (give --minimal to shrink it)'}`);
   }
   if (recorder?.ok && o.what === 'caps' && !recorder.caps) say('this kernel has no capability:cap_capable tracepoint (Linux ≥ 6.13): capabilities are searched without a recording');
   const outStackDir = path.resolve(io.cwd, o.out, model.name);
   const session = await StackSession.open({ model, stackDir, outStackDir, env: io.env, say });
   const arch = seccompArch(nodeArch(session.facts.arch));
   const universe = syscallUniverse(service, arch);
-  let files: { fs: ImageFs; full: FullImage; items: FileItems; tree: FileTree } | undefined;
+  let files: { fs: ImageFs; full: FullImage; items: FileItems; tree: FileTree; recording: boolean } | undefined;
   const start = o.what === 'syscalls' ? universe.start : o.what === 'caps' ? capabilityStart(service.capAdd) : [];
   const pool = o.what === 'syscalls' ? universe.pool : [];
   const controller = new AbortController();
@@ -201,15 +203,18 @@ export async function runMinimize(argv: readonly string[], io: CliIo, deps: { si
       if (!full) throw new EnvironmentError(`image ${service.image.name} is missing after the build`);
       say(`reading ${service.image.name} to list the strip list's files`);
       const fs = await exportImageFs(session.docker, service.image.name);
-      const items = fileSearchItems(fs, service);
+      // With a recording the search starts from the files the service named, one item per file;
+      // without one, from the whole list, packages and folders first.
+      const recording = recorder?.ok === true;
+      const items = recording ? expandFolderItems(fs, fileSearchItems(fs, service)) : fileSearchItems(fs, service);
       const tree = fileSearchTree(items);
-      files = { fs, full, items, tree };
-      start.push(...tree.top);
+      files = { fs, full, items, tree, recording };
+      start.push(...(recording ? items.items : tree.top));
     }
     say(`minimising ${o.what} of ${model.name}/${service.name}: strategy ${o.strategy}${o.minimal ? ', --minimal' : ''}, seed ${o.seed}; start set ${start.length}; oracle: ${oracle.length} functional interactions; project ${session.project}${session.ports.size ? ` (ports ${[...session.ports].map(([a, b]) => `${a}→${b}`).join(', ')})` : ''} on Docker ${session.facts.version} with ${describeVariant(session.variant)}`);
 
     // 3. search
-    const filesBackend = files ? new FilesBackend(session, session.docker, service, files.fs, files.full, controller.signal, files.tree.expand, files.items.fixed) : undefined;
+    const filesBackend = files ? new FilesBackend(session, session.docker, service, files.fs, files.full, controller.signal, files.tree.expand, files.items.fixed, say, files.recording ? files.items : undefined) : undefined;
     if (filesBackend) cleanupFiles = () => filesBackend.cleanup();
     const backend = filesBackend
       ?? new DockerBackend(session, session.model, service.name, o.what, controller.signal, recorder?.ok ? { caps: recorder.caps } : undefined);
@@ -217,7 +222,9 @@ export async function runMinimize(argv: readonly string[], io: CliIo, deps: { si
     const tty = Boolean(progress.isTTY);
     const result = await minimize(backend, {
       what: o.what, strategy: o.strategy, minimal: o.minimal, seed: o.seed, start, pool, confirmRuns: o.confirm, ...(o.restart ? { restart: o.restart } : {}),
-      ...(files ? { reduce: true, ordered: true, refine: files.tree.refine } : {}),
+      // The file search seeds from the verifier's helpers too: the tools its checks run inside the
+      // container (the database client of an sql check) must be in the image for the oracle to work.
+      ...(files ? (files.recording ? { ordered: true, seedMakers: [...SEEDING, 'helper' as const] } : { reduce: true, ordered: true, refine: files.tree.refine }) : {}),
       keep: o.keep ?? (o.what === 'syscalls' ? DEFAULT_KEEP_SYSCALLS : []),
       onRun: (log, est) => {
         const what = log.removed.length || log.added.length
@@ -298,14 +305,18 @@ async function applyReport(io: CliIo, o: Options, stack: string, service: Servic
   if (!hasStripList(service)) throw new UsageError(`service ${service.name} has no strip list`);
   const { docker } = await connectDocker(io.env);
   if (!(await inspectFullImage(docker, service.image.name))) throw new EnvironmentError(`image ${service.image.name} is missing: build it first`);
-  const items = fileSearchItems(await exportImageFs(docker, service.image.name), service);
-  const tree = fileSearchTree(items);
-  const start = (report as { start?: { items?: string[] } }).start?.items ?? [];
-  if ([...tree.top].sort().join('\n') !== [...start].sort().join('\n')) {
-    io.stderr.write(`hardspec minimize: ${o.apply} started from another strip list than ${specPath} holds now: nothing applied\n`);
-    return EXIT.failed;
+  const fs = await exportImageFs(docker, service.image.name);
+  const listed = fileSearchItems(fs, service);
+  const start = [...((report as { start?: { items?: string[] } }).start?.items ?? [])].sort().join('\n');
+  // A search without a recording starts from packages and folders; one with a recording, from
+  // single files (folders expanded). Either way it must be the list the spec holds now.
+  for (const items of [listed, expandFolderItems(fs, listed)]) {
+    const tree = fileSearchTree(items);
+    if ([...tree.top].sort().join('\n') !== start && [...items.items].sort().join('\n') !== start) continue;
+    return updateSpec(io, o, specPath, report.result!.items!, say, resultToStripLists(service, items, report.result!.items!.flatMap((n) => tree.expand(n))));
   }
-  return updateSpec(io, o, specPath, report.result!.items!, say, resultToStripLists(service, items, report.result!.items!.flatMap((n) => tree.expand(n))));
+  io.stderr.write(`hardspec minimize: ${o.apply} started from another strip list than ${specPath} holds now: nothing applied\n`);
+  return EXIT.failed;
 }
 
 async function updateSpec(io: CliIo, o: Options, specPath: string, items: readonly string[], say: (l: string) => void, strip?: { packages: string[]; files: string[] }): Promise<number> {

@@ -2,16 +2,20 @@
  * The file-list search on a real engine: each candidate (a set of file items) becomes a stripped
  * image (the stripper's own plan, ELF closure and policy, loaded with `docker load` under one
  * candidate tag), and the stack runs with the service on that image. The full image's filesystem
- * is read once.
+ * is read once. The candidate images are removed as the search goes (candidate-images.ts); none
+ * is kept at the end: the command needs only the report, and `hardspec strip` builds the result.
  */
 import type Docker from 'dockerode';
 import type { ServiceModel, StackModel } from '../model/types.ts';
 import type { ImageFs } from '../strip/fs.ts';
 import { loadArchive, strippedArchive, type FullImage } from '../strip/image.ts';
 import { planStrip } from '../strip/plan.ts';
+import { imageId } from '../verify/docker.ts';
+import { CandidateImages } from './candidate-images.ts';
 import { runArtifacts } from './candidate.ts';
-import { candidateStripInput } from './files.ts';
-import type { MinimizeBackend } from './minimize.ts';
+import { candidateStripInput, recordedFileItems, type FileItems } from './files.ts';
+import type { MinimizeBackend, RecordOutcome } from './minimize.ts';
+import { recordRun } from './record/record-run.ts';
 import type { RunOutcome, StackSession } from './stack-session.ts';
 
 /** The tag every candidate image of a service is loaded under (replaced run by run). */
@@ -23,8 +27,8 @@ export function withImage(model: StackModel, service: string, image: string): St
 }
 
 export class FilesBackend implements MinimizeBackend {
-  /** Ids of candidate images loaded so far: removed once no container uses them (disk). */
-  private readonly loaded = new Set<string>();
+  private readonly images: CandidateImages;
+  readonly record?: (start: ReadonlySet<string>) => Promise<RecordOutcome>;
 
   constructor(
     private readonly session: StackSession,
@@ -37,7 +41,32 @@ export class FilesBackend implements MinimizeBackend {
     private readonly expand: (node: string) => readonly string[] = (n) => [n],
     /** Paths every candidate keeps (the service's state under its volumes). */
     private readonly fixed: readonly string[] = [],
-  ) {}
+    /** The progress stream, for images that cannot be removed. */
+    say: (line: string) => void = () => undefined,
+    /** Record the files the service names while it runs on its full image (eBPF), mapped to these items. */
+    recordItems?: FileItems,
+  ) {
+    this.images = new CandidateImages({ remove: (image, options) => docker.getImage(image).remove(options) }, say);
+    if (recordItems) this.record = () => this.recordOnce(recordItems);
+  }
+
+  /**
+   * The record run: the whole stack on the full images (the spec as it is), traced, the paths the
+   * service named mapped to items. The start set plays no part: the full image holds it all.
+   */
+  private async recordOnce(items: FileItems): Promise<RecordOutcome> {
+    const m = this.session.model;
+    let result: Awaited<ReturnType<typeof recordRun>>;
+    try {
+      result = await recordRun(this.session, m, runArtifacts(m, this.session.specDirFromOut), this.service.name, this.signal, { caps: false, files: true });
+    } catch (e) {
+      if (this.signal.aborted) throw e;
+      return { outcome: { verdict: 'error', scope: 'stack', restarted: [], durationMs: 0, failed: [], unhealthy: [], error: `recording: ${(e as Error).message}` }, items: [], other: [] };
+    }
+    const mine = result.recordings.find((r) => r.service === this.service.name);
+    const mapped = recordedFileItems(this.fs, items, mine?.files ?? []);
+    return { outcome: result.outcome, items: mapped.items, other: mapped.other };
+  }
 
   async run(candidate: ReadonlySet<string>, options: { fresh: boolean }): Promise<RunOutcome> {
     const started = Date.now();
@@ -46,36 +75,26 @@ export class FilesBackend implements MinimizeBackend {
       return { verdict: 'fail', scope: 'service', restarted: [], durationMs: Date.now() - started, failed: [], unhealthy: [{ service: this.service.name, reason: `the candidate cannot be built: ${plan.problems[0]!.message}` }] };
     }
     const tag = candidateTag(this.service);
+    let id: string;
     try {
       const archive = strippedArchive(this.fs, plan, this.full, tag);
       await loadArchive(this.docker, archive.archive);
-      await this.removeOld(archive.imageId);
-      this.loaded.add(archive.imageId);
+      // The id the engine gave the image (with containerd's image store it is not the config digest).
+      id = (await imageId(this.docker, tag)) ?? archive.imageId;
+      this.images.add(id);
     } catch (e) {
       return { verdict: 'error', scope: 'service', restarted: [], durationMs: Date.now() - started, failed: [], unhealthy: [], error: (e as Error).message };
     }
     const m = withImage(this.session.model, this.service.name, tag);
     // The first run after an error restarts everything (as for any other search).
-    return this.session.runCandidate(runArtifacts(m, this.session.specDirFromOut), this.service.name, this.signal, { forceStack: options.fresh });
+    const outcome = await this.session.runCandidate(runArtifacts(m, this.session.specDirFromOut), this.service.name, this.signal, { forceStack: options.fresh });
+    // The run replaced the container of the run before: that run's image can go now.
+    await this.images.sweep(id);
+    return outcome;
   }
 
-  /** Removes earlier candidate images that no container uses any more (errors ignored: in use). */
-  private async removeOld(current: string): Promise<void> {
-    for (const id of [...this.loaded]) {
-      if (id === current) continue;
-      try {
-        await this.docker.getImage(id).remove({ noprune: false });
-        this.loaded.delete(id);
-      } catch {
-        // still used by a container of the previous run: removed after a later run
-      }
-    }
-  }
-
-  /** Removes every candidate image (at the end of the search). */
+  /** Removes every candidate image; call it after the stack is torn down. */
   async cleanup(): Promise<void> {
-    await this.docker.getImage(candidateTag(this.service)).remove({ force: true }).catch(() => undefined);
-    for (const id of this.loaded) await this.docker.getImage(id).remove({ force: true }).catch(() => undefined);
-    this.loaded.clear();
+    await this.images.removeAll(candidateTag(this.service));
   }
 }

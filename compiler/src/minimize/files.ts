@@ -10,10 +10,11 @@
  * along packages and folders first and reach single files only where they must.
  */
 import type { ServiceModel } from '../model/types.ts';
+import { resolvePath } from '../strip/closure.ts';
 import { readDpkgDatabase } from '../strip/dpkg.ts';
 import { normalizePath, type ImageFs } from '../strip/fs.ts';
 import { packageRoots, type StripInput } from '../strip/plan.ts';
-
+import { STR_MAX, type RecordedItem } from './record/trace.ts';
 
 export interface FileItems {
   /** Absolute paths, in search order (by package, then path). */
@@ -146,4 +147,65 @@ export function fileSearchTree(all: FileItems): FileTree {
     expand,
     refine: (kept) => (kept.every(isLeaf) ? undefined : kept.flatMap((n) => (isLeaf(n) ? [n] : split(n)))),
   };
+}
+
+/**
+ * Pure: the items with every folder item (an entry under a listed folder that is itself a
+ * folder) replaced by what it holds, down to files, symlinks and empty folders: the units a
+ * recording can name. Origins are kept, so a result still folds back into packages and folders.
+ */
+export function expandFolderItems(fs: ImageFs, all: FileItems): FileItems {
+  const folderOf = new Map(all.folderOf);
+  const items: string[] = [];
+  const entries = fs.entries();
+  const hasChildren = new Set(entries.map((e) => e.path.slice(0, e.path.lastIndexOf('/'))));
+  for (const item of all.items) {
+    if (fs.entry(item)?.type !== 'dir') { items.push(item); continue; }
+    const inside = entries.filter((e) => e.path.startsWith(`${item}/`) && (e.type !== 'dir' || !hasChildren.has(e.path)));
+    if (inside.length === 0) { items.push(item); continue; }
+    const origin = all.folderOf.get(item);
+    folderOf.delete(item);
+    for (const e of inside) {
+      items.push(e.path);
+      if (origin !== undefined) folderOf.set(e.path, origin);
+    }
+  }
+  return { ...all, items: [...new Set(items)], folderOf };
+}
+
+/**
+ * Pure: the recorded paths as search items. A path names the item it is (symlink or not) and the
+ * item it resolves to in the image; a path cut by bpftrace's string limit names every item it is a
+ * prefix of. Folders named only to be listed or inspected name no item: the stripper keeps every
+ * folder on the way to a kept file anyway. Recorded paths that name no item (outside the strip
+ * list, relative, missing from the image) are returned in `other`, for the report.
+ */
+export function recordedFileItems(fs: ImageFs, all: FileItems, recorded: readonly RecordedItem[]): { items: RecordedItem[]; other: string[] } {
+  const itemSet = new Set(all.items);
+  const byItem = new Map<string, { count: number; makers: Set<RecordedItem['makers'][number]> }>();
+  const other = new Set<string>();
+  for (const r of recorded) {
+    const named = new Set<string>();
+    if (!r.name.startsWith('/')) { other.add(r.name); continue; }
+    const p = normalizePath(r.name);
+    if (r.name.length >= STR_MAX) {
+      for (const i of all.items) if (i.startsWith(p)) named.add(i);
+    } else {
+      if (itemSet.has(p)) named.add(p);
+      const real = resolvePath(fs, p);
+      if ('path' in real) {
+        if (itemSet.has(real.path)) named.add(real.path);
+        for (const link of real.chain) if (itemSet.has(link)) named.add(link);
+      }
+    }
+    if (named.size === 0) { other.add(r.name); continue; }
+    for (const i of named) {
+      const cur = byItem.get(i) ?? { count: 0, makers: new Set() };
+      cur.count += r.count;
+      r.makers.forEach((m) => cur.makers.add(m));
+      byItem.set(i, cur);
+    }
+  }
+  const items = [...byItem].map(([name, v]) => ({ name, count: v.count, failed: 0, makers: [...v.makers].sort() })).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  return { items, other: [...other].sort() };
 }

@@ -16,7 +16,7 @@
 import { CAPABILITIES, DOCKER_DEFAULT_CAPABILITIES } from '../model/capabilities.ts';
 import type { RunOutcome } from './stack-session.ts';
 import type { What } from './candidate.ts';
-import type { RecordedItem } from './record/trace.ts';
+import type { Maker, RecordedItem } from './record/trace.ts';
 import { addMissing, linearReduce, OracleError, proveOneMinimal, provenNeeded, reduce, reduceState, seededOrder, Tester, type Phase, type RunLog } from './search.ts';
 
 export type Strategy = 'record' | 'linear';
@@ -63,6 +63,12 @@ export interface MinimizeOptions {
    * DEFAULT_KEEP_SYSCALLS: see there.
    */
   readonly keep?: readonly string[];
+  /**
+   * Whose recorded items seed the first candidate (default SEEDING: the runtime after the cut, the
+   * service, its healthcheck). The file search adds the verifier's helpers: the tools its checks
+   * run inside the container (the database client of an sql check) must be in the image.
+   */
+  readonly seedMakers?: readonly Maker[];
   readonly confirmRuns?: number;
   readonly retries?: number;
   /**
@@ -120,11 +126,11 @@ export interface MinimizeResult {
 export const DEFAULT_KEEP_SYSCALLS: readonly string[] = ['restart_syscall', 'rt_sigreturn'];
 
 /** Makers whose calls seed the allowlist (see record/trace.ts). */
-const SEEDING = new Set(['runtime', 'service', 'healthcheck']);
+export const SEEDING: readonly Maker[] = ['runtime', 'service', 'healthcheck'];
 
-/** The recorded seed: items made by the runtime after the cut, the service or its healthcheck. */
-export function seedOf(items: readonly RecordedItem[]): string[] {
-  return items.filter((i) => i.makers.some((m) => SEEDING.has(m))).map((i) => i.name).sort();
+/** The recorded seed: items made by the given makers (by default the runtime after the cut, the service or its healthcheck). */
+export function seedOf(items: readonly RecordedItem[], makers: readonly Maker[] = SEEDING): string[] {
+  return items.filter((i) => i.makers.some((m) => makers.includes(m))).map((i) => i.name).sort();
 }
 
 /** Docker's default capability set plus what the spec already adds. */
@@ -186,7 +192,7 @@ export async function minimize(backend: MinimizeBackend, o: MinimizeOptions): Pr
       recording = true;
       const startPasses = await tester.passes(start);
       recording = false;
-      const seed = seedOf(rec!.items).filter((x) => start.has(x));
+      const seed = seedOf(rec!.items, o.seedMakers).filter((x) => start.has(x));
       recorded = { items: rec!.items, seed, other: rec!.other };
       if (!startPasses) {
         stopped = `the start set itself fails the interactions (${describe(rec!.outcome)}): fix the spec first`;
@@ -194,7 +200,8 @@ export async function minimize(backend: MinimizeBackend, o: MinimizeOptions): Pr
       } else {
         tester.startPhase('prove', new Set(seed));
         remaining = 1 + later(seed.length);
-        const candidates = seededOrder([...new Set([...start, ...pool])].filter((x) => !seed.includes(x)), o.seed);
+        const rest = [...new Set([...start, ...pool])].filter((x) => !seed.includes(x));
+        const candidates = o.ordered ? rest : seededOrder(rest, o.seed);
         const found = await addMissing(new Set(seed), candidates, tester, (r) => { remaining = r + later(seed.length); });
         if (!found) {
           stopped = 'even the recorded set with every pool name added back fails';

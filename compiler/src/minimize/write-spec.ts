@@ -1,9 +1,10 @@
 /**
  * `--write`: the result into the service's spec, by editing the frontmatter text in place. Only
- * the values that change are rewritten (`seccomp.baseline` and `seccomp.allow`, or
- * `capabilities.add`), located with js-yaml's event offsets; every other byte — key order,
- * comments, the Markdown body — stays as it was. The edited frontmatter is parsed again and
- * must hold exactly the old data with the change applied, or nothing is written. Pure.
+ * the values that change are rewritten (`seccomp.baseline` and `seccomp.allow`, `capabilities.add`,
+ * or `strip.packages` and `strip.files`, the files as a block list of one path a line), located
+ * with js-yaml's event offsets; every other byte — key order, comments, the Markdown body — stays
+ * as it was. The edited frontmatter is parsed again and must hold exactly the old data with the
+ * change applied, or nothing is written. Pure.
  */
 import { CORE_SCHEMA, EVENT_ID, SCALAR_STYLE, constructFromEvents, getScalarValue, parseEvents, type Event } from 'js-yaml';
 
@@ -62,6 +63,16 @@ function buildTree(events: readonly Event[], source: string): Node | undefined {
 const lineStart = (s: string, i: number) => s.lastIndexOf('\n', i - 1) + 1;
 const indentAt = (s: string, i: number) => i - lineStart(s, i);
 
+/**
+ * A string as a YAML list item: plain when YAML reads it back as the same string (in a flow list
+ * too), else double-quoted (JSON is valid YAML). Words YAML could read as booleans, null or numbers
+ * ("true", "null", anything starting with a digit) are quoted as well.
+ */
+function yamlString(s: string): string {
+  const plain = /^[A-Za-z0-9_./@+-]+$/.test(s) && !/^[-.+@]/.test(s) && !/^(?:[0-9]|(?:true|false|null)$)/i.test(s);
+  return plain ? s : JSON.stringify(s);
+}
+
 /** `[a, b, …]` wrapped before 100 columns; `firstColumn` is where the "[" stands. */
 function flowList(names: readonly string[], continuationIndent: number, firstColumn: number): string {
   if (names.length === 0) return '[]';
@@ -69,9 +80,7 @@ function flowList(names: readonly string[], continuationIndent: number, firstCol
   let line = '[';
   let column = firstColumn;
   names.forEach((n, i) => {
-    // Plain when YAML reads it back as the same string in a flow list; else double-quoted (JSON is valid YAML).
-    const plain = /^[A-Za-z0-9_./@+-]+$/.test(n) && !/^[-.+@]/.test(n) ? n : JSON.stringify(n);
-    const piece = `${plain}${i < names.length - 1 ? ',' : ']'}`;
+    const piece = `${yamlString(n)}${i < names.length - 1 ? ',' : ']'}`;
     const sep = line === '[' || line === '' ? '' : ' ';
     if (column + line.length + sep.length + piece.length > 100 && line !== '[' && line !== '') {
       lines.push(line);
@@ -84,7 +93,23 @@ function flowList(names: readonly string[], continuationIndent: number, firstCol
   return lines.map((l, i) => (i === 0 ? l : `${' '.repeat(continuationIndent)}${l}`)).join('\n');
 }
 
+/** One `- item` line per name, at `indent`: long lists of paths stay readable and diff line by line. */
+function blockList(names: readonly string[], indent: number): string {
+  return names.map((n) => `${' '.repeat(indent)}- ${yamlString(n)}`).join('\n');
+}
+
 interface Edit { readonly from: number; readonly to: number; readonly text: string }
+
+/** A new value: a scalar, or a list written as `[a, b]` or, with `block`, as `- a` lines. */
+interface Value { readonly scalar?: string; readonly list?: readonly string[]; readonly block?: boolean }
+
+const isBlock = (v: Value) => v.block === true && (v.list?.length ?? 0) > 0;
+
+/** What follows `key:` for a key indented by `indent`: " value", or the block list on the next lines. */
+function afterColon(v: Value, indent: number, key: string): string {
+  if (isBlock(v)) return `\n${blockList(v.list!, indent + 2)}`;
+  return ` ${v.scalar ?? flowList(v.list ?? [], indent + 2, indent + key.length + 2)}`;
+}
 
 function applyEdits(source: string, edits: readonly Edit[]): string {
   let out = source;
@@ -96,11 +121,10 @@ function applyEdits(source: string, edits: readonly Edit[]): string {
  * The edits that set `parent.<key> = <value>` (and other scalar keys) inside a top-level block
  * mapping, adding the mapping at the end when it is absent.
  */
-function setKeys(yaml: string, root: Node, parent: string, values: readonly (readonly [string, { readonly scalar?: string; readonly list?: readonly string[] }])[]): Edit[] | string {
+function setKeys(yaml: string, root: Node, parent: string, values: readonly (readonly [string, Value])[]): Edit[] | string {
   const entry = root.entries.find((e) => e.keyName === parent);
-  const render = (v: { scalar?: string; list?: readonly string[] }, indent: number, key = '') => v.scalar ?? flowList(v.list ?? [], indent + 2, indent + key.length + 2);
   if (!entry) {
-    const lines = values.map(([k, v]) => `  ${k}: ${render(v, 2, k)}`);
+    const lines = values.map(([k, v]) => `  ${k}:${afterColon(v, 2, k)}`);
     const at = yaml.length;
     const sep = yaml.endsWith('\n') || yaml.length === 0 ? '' : '\n';
     return [{ from: at, to: at, text: `${sep}${parent}:\n${lines.join('\n')}\n` }];
@@ -112,7 +136,7 @@ function setKeys(yaml: string, root: Node, parent: string, values: readonly (rea
     const indent = indentAt(yaml, entry.key.start) + 2;
     const pad = ' '.repeat(indent);
     const kept = map.entries.filter((e) => !values.some(([k]) => k === e.keyName)).map((e) => `${pad}${e.keyName}: ${yaml.slice(e.value.start, e.value.end)}`);
-    const lines = [...values.map(([k, v]) => `${pad}${k}: ${render(v, indent, k)}`), ...kept];
+    const lines = [...values.map(([k, v]) => `${pad}${k}:${afterColon(v, indent, k)}`), ...kept];
     const colon = yaml.indexOf(':', entry.key.end);
     const to = map.kind === 'map' ? map.end : colon + 1;
     return [{ from: colon, to, text: `:\n${lines.join('\n')}` }];
@@ -124,15 +148,30 @@ function setKeys(yaml: string, root: Node, parent: string, values: readonly (rea
   for (const [key, v] of values) {
     const found = map.entries.find((e) => e.keyName === key);
     if (found) {
-      edits.push({ from: found.value.start, to: found.value.end, text: render(v, indentAt(yaml, found.key.start), key) });
-      const nl = yaml.indexOf('\n', found.value.end);
+      edits.push(replaceValue(yaml, found, key, v));
+      const nl = yaml.indexOf('\n', Math.max(found.key.end, found.value.end));
       insertAfter = nl < 0 ? yaml.length : nl + 1;
     } else {
-      inserts.push(`${' '.repeat(indent)}${key}: ${render(v, indent, key)}\n`);
+      inserts.push(`${' '.repeat(indent)}${key}:${afterColon(v, indent, key)}\n`);
     }
   }
   if (inserts.length) edits.push({ from: insertAfter, to: insertAfter, text: inserts.join('') });
   return edits;
+}
+
+/**
+ * The edit that replaces one entry's value. A block list replaces from the line its old value
+ * starts on (so a comment after `key:` stays), or from the colon when the old value is on the key's line.
+ */
+function replaceValue(yaml: string, found: { key: Node; value: Node }, key: string, v: Value): Edit {
+  const indent = indentAt(yaml, found.key.start);
+  const colon = yaml.indexOf(':', found.key.end);
+  // An empty value (`key:` and nothing) has no offsets in js-yaml's events (-1).
+  if (found.value.start < 0) return { from: colon + 1, to: colon + 1, text: afterColon(v, indent, key) };
+  if (!isBlock(v)) return { from: found.value.start, to: found.value.end, text: afterColon(v, indent, key).slice(1) };
+  const nextLine = yaml.slice(colon + 1, found.value.start).includes('\n');
+  const list = blockList(v.list!, indent + 2);
+  return nextLine ? { from: lineStart(yaml, found.value.start), to: found.value.end, text: list } : { from: colon + 1, to: found.value.end, text: `\n${list}` };
 }
 
 function parse(yaml: string): { root?: Node; data?: unknown; error?: string } {
@@ -173,7 +212,7 @@ export function applySpecChange(text: string, change: SpecChange): { text: strin
     ? setKeys(parts.yaml, before.root, 'seccomp', [['baseline', { scalar: 'none' }], ['allow', { list: change.allow }]])
     : change.what === 'caps'
       ? setKeys(parts.yaml, before.root, 'capabilities', [['add', { list: change.add }]])
-      : setKeys(parts.yaml, before.root, 'strip', [['packages', { list: change.packages }], ['files', { list: change.files }]]);
+      : setKeys(parts.yaml, before.root, 'strip', [['packages', { list: change.packages }], ['files', { list: change.files, block: true }]]);
   if (typeof edits === 'string') return { error: edits };
   const yaml = applyEdits(parts.yaml, edits);
   const after = parse(yaml);

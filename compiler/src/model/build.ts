@@ -300,6 +300,13 @@ function buildInteractions(list: Raw[], base: string, service: string | undefine
 }
 
 function buildCheck(c: Raw, path: string, service: string | undefined, r: SpecReporter): Check {
+  if ('outage' in c) {
+    const v = c.outage;
+    const s: string | undefined = v.service ?? service;
+    if (s === undefined) r.report('HS3028', `${path}/outage`, 'this outage check stops a container but names no service', 'add "service: <name>"', 'key');
+    const during = buildSimpleCheck(v.during, `${path}/outage/during`, s, r);
+    return { kind: 'outage', service: s ?? '', during, ...(v.log ? { log: { service: v.log.service, contains: [...v.log.contains] } } : {}) };
+  }
   if (!('persistence' in c)) return buildSimpleCheck(c, path, service, r);
   const v = c.persistence;
   const s: string | undefined = v.service ?? service;

@@ -118,6 +118,12 @@ function checkCheckServices(c: Check, at: string, r: SpecReporter, services: rea
   const one = (svc: string | undefined, path: string) => {
     if (svc && !services.includes(svc)) r.report('HS3017', path, `service "${svc}" does not exist in this stack${didYouMean(svc, services)}`, `services: ${services.join(', ')}`);
   };
+  if (c.kind === 'outage') {
+    one(c.service, `${at}/outage/service`);
+    checkCheckServices(c.during, `${at}/outage/during`, r, services);
+    if (c.log) one(c.log.service, `${at}/outage/log/service`);
+    return;
+  }
   if (c.kind === 'persistence') {
     one(c.service, `${at}/persistence/service`);
     checkCheckServices(c.write, `${at}/persistence/write`, r, services);

@@ -210,7 +210,14 @@ export interface PersistenceCheck {
   readonly write: SimpleCheck;
   readonly read: SimpleCheck;
 }
-export type Check = SimpleCheck | PersistenceCheck;
+/** Stop `service`, run `during` while it is down (and find `log.contains` in `log.service`'s output written meanwhile), start it again. */
+export interface OutageCheck {
+  readonly kind: 'outage';
+  readonly service: string;
+  readonly during: SimpleCheck;
+  readonly log?: { readonly service: string; readonly contains: readonly string[] };
+}
+export type Check = SimpleCheck | PersistenceCheck | OutageCheck;
 
 export interface InteractionModel {
   readonly id: string;

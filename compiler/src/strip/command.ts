@@ -15,8 +15,9 @@ import { connectDocker, EnvironmentError } from '../verify/docker.ts';
 import { buildImages, ensureBaseImages } from '../verify/images.ts';
 import { ensureSecrets } from '../verify/secrets.ts';
 import { compileAndCompare } from '../verify/verify-command.ts';
+import { mb } from './format-size.ts';
 import { removeExportLeftovers } from './image.ts';
-import { mb, servicesToStrip, stripImages, StripProblems, writeStripReports } from './strip-images.ts';
+import { servicesToStrip, stripImages, StripProblems, writeStripReports } from './strip-images.ts';
 
 export const STRIP_HELP = `Usage: hardspec strip [STACK] [--service NAME] [--specs DIR] [--out DIR] [--no-build] [--json]
 

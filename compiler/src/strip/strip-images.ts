@@ -14,6 +14,7 @@ import { hasStripList } from '../emit/compose/emit-compose.ts';
 import type { ServiceModel, StackModel } from '../model/types.ts';
 import { COMPILER_VERSION } from '../version.ts';
 import { EnvironmentError } from '../verify/docker.ts';
+import { mb } from './format-size.ts';
 import type { ImageFs } from './fs.ts';
 import { exportImageFs, inspectFullImage, loadArchive, strippedArchive, type FullImage } from './image.ts';
 import { planStrip, type StripPlan, type StripProblem } from './plan.ts';
@@ -145,5 +146,3 @@ export async function writeStripReports(outStackDir: string, stripped: readonly 
   }
   return names.map((n) => path.join(dir, n));
 }
-
-export const mb = (bytes: number) => `${(bytes / 1e6).toFixed(1)} MB`;

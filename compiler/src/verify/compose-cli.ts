@@ -33,10 +33,18 @@ export function composeCommand(variant: ComposeVariant, project: ComposeProject,
 
 /** The subcommands the verifier uses; identical for both variants. */
 export const composeArgs = {
-  build: (): string[] => ['build'],
+  /**
+   * --force-rm: docker-compose 1.29's classic builder otherwise leaves the intermediate container
+   * of a failed step behind; compose v2 accepts the flag (hidden) for compatibility.
+   */
+  build: (): string[] => ['build', '--force-rm'],
   up: (): string[] => ['up', '-d', '--no-build'],
   /** Remove one service's container (stop first), keeping named volumes. */
   removeService: (service: string): string[] => ['rm', '-s', '-f', service],
+  /** Stop one service's container, keeping it (10 s before SIGKILL, as for down). */
+  stopService: (service: string): string[] => ['stop', '-t', '10', service],
+  /** Start one service's stopped container. */
+  startService: (service: string): string[] => ['start', service],
   /** Create one service again without touching the others. */
   upService: (service: string): string[] => ['up', '-d', '--no-build', '--no-deps', service],
   down: (): string[] => ['down', '-v', '--remove-orphans', '-t', '10'],

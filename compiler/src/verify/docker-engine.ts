@@ -4,8 +4,8 @@ import type { ContainerInspectInfo } from 'dockerode';
 import { readFile } from 'node:fs/promises';
 import type { StackModel } from '../model/types.ts';
 import { composeArgs } from './compose-cli.ts';
-import { containerLogTail, execIn, readContainerFile } from './docker.ts';
-import { EngineError, type ExecResult, type HostFacts, type PublishedPort, type RecreateResult, type VerifierEngine } from './engine.ts';
+import { containerLogSince, containerLogTail, execIn, readContainerFile } from './docker.ts';
+import { EngineError, type ExecResult, type HostFacts, type PublishedPort, type RecreateResult, type StartResult, type VerifierEngine } from './engine.ts';
 import { LABEL } from './override.ts';
 import { COMPOSE_NETWORK_LABEL, COMPOSE_PROJECT_LABEL, COMPOSE_SERVICE_LABEL, type StackRun } from './lifecycle.ts';
 import { lastLines } from './streams.ts';
@@ -62,6 +62,27 @@ export class DockerVerifierEngine implements VerifierEngine {
     const [state] = await this.run.waitHealthy([model], timeoutMs);
     if (!state?.ok) throw new EngineError(`${service} did not become healthy again: ${state?.reason ?? 'unknown'}`);
     return { oldContainer, newContainer: state.container ?? '', healthyAfterMs: Date.now() - started };
+  }
+
+  async stop(service: string, timeoutMs: number): Promise<void> {
+    await this.container(service);
+    const r = await this.run.compose(composeArgs.stopService(service), { timeoutMs });
+    if (r.code !== 0) throw new EngineError(`compose stop ${service} failed: ${lastLines(r.stderr, 5)}`);
+  }
+
+  async start(service: string, timeoutMs: number): Promise<StartResult> {
+    const model = this.model.services.find((s) => s.name === service);
+    if (!model) throw new EngineError(`no service ${service}`);
+    const started = Date.now();
+    const r = await this.run.compose(composeArgs.startService(service), { timeoutMs });
+    if (r.code !== 0) throw new EngineError(`compose start ${service} failed: ${lastLines(r.stderr, 5)}`);
+    const [state] = await this.run.waitHealthy([model], timeoutMs);
+    if (!state?.ok) throw new EngineError(`${service} did not become healthy again: ${state?.reason ?? 'unknown'}`);
+    return { container: state.container ?? '', healthyAfterMs: Date.now() - started };
+  }
+
+  async logSince(service: string, sinceMs: number): Promise<string> {
+    return containerLogSince(this.docker, await this.container(service), sinceMs);
   }
 
   async publishedPorts(): Promise<readonly PublishedPort[]> {

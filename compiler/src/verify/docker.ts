@@ -173,6 +173,12 @@ export async function containerLogTail(docker: Docker, containerId: string, line
   return lastLines(text, lines);
 }
 
+/** The container's output (stdout and stderr) since a time: whole seconds, so up to a second earlier. */
+export async function containerLogSince(docker: Docker, containerId: string, sinceMs: number): Promise<string> {
+  const raw = (await engineCall(`the log of container ${containerId.slice(0, 12)}`, docker.getContainer(containerId).logs({ stdout: true, stderr: true, since: Math.floor(sinceMs / 1000), follow: false }))) as unknown as Buffer;
+  return Buffer.concat(demuxDockerStream(Buffer.from(raw)).map((f) => f.data)).toString('utf8');
+}
+
 export interface LabelledResources {
   readonly containers: readonly { id: string; name: string; labels: Record<string, string>; state: string }[];
   readonly networks: readonly { id: string; name: string; labels: Record<string, string> }[];

@@ -41,6 +41,11 @@ export interface RecreateResult {
   readonly healthyAfterMs: number;
 }
 
+export interface StartResult {
+  readonly container: string;
+  readonly healthyAfterMs: number;
+}
+
 export interface VerifierEngine {
   readonly host: HostFacts;
   /** Runs argv (exec form, no shell) in the service's current container as its configured user. */
@@ -55,6 +60,12 @@ export interface VerifierEngine {
   logTail(service: string, lines: number): Promise<string>;
   /** Stops and removes the service's container, creates it again in the same project (same volumes), waits until healthy. */
   recreate(service: string, timeoutMs: number): Promise<RecreateResult>;
+  /** Stops the service's container (SIGTERM, then SIGKILL after 10 s), keeping it. */
+  stop(service: string, timeoutMs: number): Promise<void>;
+  /** Starts the service's stopped container again and waits until it is healthy. */
+  start(service: string, timeoutMs: number): Promise<StartResult>;
+  /** The service's output (stdout and stderr, in order) written at or after `sinceMs` (whole seconds: up to a second earlier). */
+  logSince(service: string, sinceMs: number): Promise<string>;
   /** Host ports published by any container of this run. */
   publishedPorts(): Promise<readonly PublishedPort[]>;
   /** A file of the host's /proc/<pid>/ for the service's container init process (e.g. "status", "mountinfo"). */

@@ -76,7 +76,7 @@ export interface RecordResult {
 }
 
 /** Runs the whole stack once under the recorder. */
-export async function recordRun(session: StackSession, model: StackModel, artifacts: readonly Artifact[], service: string, signal: AbortSignal, options: { caps: boolean }): Promise<RecordResult> {
+export async function recordRun(session: StackSession, model: StackModel, artifacts: readonly Artifact[], service: string, signal: AbortSignal, options: { caps: boolean; files?: boolean }): Promise<RecordResult> {
   let trace: TraceSession | undefined;
   const watch = new ContainerWatch(session.docker, session.project);
   try {
@@ -84,7 +84,7 @@ export async function recordRun(session: StackSession, model: StackModel, artifa
       forceStack: true,
       beforeStart: async () => {
         await watch.start();
-        trace = await TraceSession.start({ caps: options.caps });
+        trace = await TraceSession.start({ caps: options.caps, ...(options.files ? { files: true } : {}) });
       },
     });
     if (!trace) throw new Error(`the recorder did not start: ${outcome.error ?? outcome.verdict}`);

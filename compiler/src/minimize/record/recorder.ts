@@ -16,7 +16,7 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { BPFTRACE_ENV, bpftraceProgram, parseTrace, type RawTrace } from './trace.ts';
+import { BPFTRACE_ENV, bpftraceProgram, FILE_CALLS, parseTrace, type RawTrace } from './trace.ts';
 
 export interface RecorderAvailability {
   readonly ok: boolean;
@@ -58,6 +58,11 @@ export async function detectRecorder(): Promise<RecorderAvailability> {
   return { ok: problems.length === 0, recorder: problems.length ? 'none' : 'bpftrace', caps, problems, fallbacks };
 }
 
+/** The calls of FILE_CALLS this kernel has entry tracepoints for (open and newstat are x86_64 only, for example). */
+export function availableFileCalls(tracefs = TRACEFS): string[] {
+  return [...FILE_CALLS.keys()].filter((c) => existsSync(path.join(tracefs, 'events/syscalls', `sys_enter_${c}`)));
+}
+
 function runQuiet(file: string, args: readonly string[]): Promise<number | null> {
   return new Promise((resolve) => {
     const c = spawn(file, [...args], { stdio: 'ignore' });
@@ -77,11 +82,11 @@ export class TraceSession {
   ) {}
 
   /** Starts bpftrace and waits until its probes are attached (at most timeoutMs). */
-  static async start(options: { caps: boolean; timeoutMs?: number }): Promise<TraceSession> {
+  static async start(options: { caps: boolean; files?: boolean; timeoutMs?: number }): Promise<TraceSession> {
     const dir = await mkdtemp(path.join(os.tmpdir(), 'hardspec-trace-'));
     const program = path.join(dir, 'record.bt');
     const outFile = path.join(dir, 'trace.out');
-    await writeFile(program, bpftraceProgram({ caps: options.caps }), { mode: 0o600 });
+    await writeFile(program, bpftraceProgram({ caps: options.caps, ...(options.files ? { files: availableFileCalls() } : {}) }), { mode: 0o600 });
     const child = spawn('bpftrace', ['-o', outFile, program], {
       env: { ...process.env, ...BPFTRACE_ENV },
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -18,6 +18,12 @@
  *     part of what must keep working), the verifier's probe, and other verifier helpers (`docker
  *     exec` of the verifier: sql checks…). Only the first two seed the allowlist.
  *   - Capability checks (`capability:cap_capable`, Linux ≥ 6.13) with their result.
+ *   - For the file-list search: the path argument of every call that opens, executes, inspects
+ *     or reads a link by name (openat, execve, newfstatat, statx, access, readlink… as the
+ *     kernel has them), keyed like the syscalls. Paths are read at entry, as the process gave
+ *     them: absolute ones are resolved in the image later; relative ones are reported, not used.
+ *     bpftrace cuts strings at BPFTRACE_STRLEN − 1 bytes: a path that long stands for every file
+ *     it is a prefix of.
  */
 
 /** The origin of a process in a container, decided at its first execve under the filter. */
@@ -30,7 +36,21 @@ export const ARGV_RECORDED = 4;
 export interface TraceProgramOptions {
   /** Also record capability checks (needs the capability:cap_capable tracepoint). */
   readonly caps: boolean;
+  /** Also record the paths given to these calls (FILE_CALLS names the kernel has tracepoints for). */
+  readonly files?: readonly string[];
 }
+
+/** Calls that name a file, and the tracepoint argument holding the name. */
+export const FILE_CALLS: ReadonlyMap<string, string> = new Map([
+  ['openat', 'filename'], ['open', 'filename'], ['openat2', 'filename'],
+  ['execve', 'filename'], ['execveat', 'filename'],
+  ['newfstatat', 'filename'], ['statx', 'filename'], ['newstat', 'filename'], ['newlstat', 'filename'],
+  ['access', 'filename'], ['faccessat', 'filename'], ['faccessat2', 'filename'],
+  ['readlink', 'path'], ['readlinkat', 'pathname'],
+]);
+
+/** Longest string bpftrace prints whole (BPFTRACE_STRLEN − 1). */
+export const STR_MAX = 79;
 
 /** The bpftrace program. Event lines are tab-separated; maps are printed by bpftrace on exit. */
 export function bpftraceProgram(options: TraceProgramOptions): string {
@@ -45,6 +65,11 @@ export function bpftraceProgram(options: TraceProgramOptions): string {
     `tracepoint:sched:sched_process_fork /${inContainer}/ { printf("FORK\\t%llu\\t%d\\t%d\\n", cgroup, pid, args->child_pid); }`,
     `tracepoint:syscalls:sys_enter_execve /${inContainer}/ { printf("EXECVE\\t%llu\\t%d\\t%d${'\\t%s'.repeat(ARGV_RECORDED)}\\n", cgroup, pid, curtask->seccomp.mode, ${argv}); }`,
   ];
+  const files = (options.files ?? []).filter((c) => FILE_CALLS.has(c));
+  for (const arg of [...new Set(files.map((c) => FILE_CALLS.get(c)!))].sort()) {
+    const probes = files.filter((c) => FILE_CALLS.get(c) === arg).map((c) => `tracepoint:syscalls:sys_enter_${c}`).join(', ');
+    lines.push(`${probes} /${inContainer}/ { @o[cgroup, pid, curtask->seccomp.mode, str(args->${arg})] = count(); }`);
+  }
   if (options.caps) {
     // Only checks of the task's own credentials: the kernel also checks file openers' credentials.
     lines.push(`tracepoint:capability:cap_capable /${inContainer} && args->cred == curtask->cred/ { @c[cgroup, pid, curtask->seccomp.mode, comm, args->cap, args->ret] = count(); }`);
@@ -66,6 +91,7 @@ export interface SyscallCount { readonly cgroup: string; readonly pid: number; r
 export interface CapCount { readonly cgroup: string; readonly pid: number; readonly mode: number; readonly comm: string; readonly cap: number; readonly ret: number; readonly count: number }
 export interface ExecEvent { readonly cgroup: string; readonly pid: number; readonly mode: number; readonly argv: readonly string[]; readonly seq: number }
 export interface ForkEvent { readonly cgroup: string; readonly parent: number; readonly child: number; readonly seq: number }
+export interface FileCount { readonly cgroup: string; readonly pid: number; readonly mode: number; readonly path: string; readonly count: number }
 
 export interface RawTrace {
   /** cgroup id → container id (from /docker/<id>). */
@@ -76,6 +102,8 @@ export interface RawTrace {
   /** Calls that returned an error (same keys as syscalls). */
   readonly failures: readonly SyscallCount[];
   readonly caps: readonly CapCount[];
+  /** Paths named to file calls (with TraceProgramOptions.files). */
+  readonly files: readonly FileCount[];
   /** The END line was seen: bpftrace exited cleanly and printed its maps. */
   readonly complete: boolean;
 }
@@ -84,6 +112,7 @@ export interface RawTrace {
 // between the numbers on the left and those on the right.
 const SYSCALL_LINE = /^@([sf])\[(\d+), (\d+), (\d+), (.*), (\d+)\]: (\d+)$/;
 const CAP_LINE = /^@c\[(\d+), (\d+), (\d+), (.*), (\d+), (-?\d+)\]: (\d+)$/;
+const FILE_LINE = /^@o\[(\d+), (\d+), (\d+), (.*)\]: (\d+)$/;
 
 /** Parses bpftrace's output (events and the maps printed at exit). Unknown lines are ignored. */
 export function parseTrace(text: string): RawTrace {
@@ -93,6 +122,7 @@ export function parseTrace(text: string): RawTrace {
   const syscalls: SyscallCount[] = [];
   const failures: SyscallCount[] = [];
   const caps: CapCount[] = [];
+  const files: FileCount[] = [];
   let complete = false;
   let seq = 0;
   for (const line of text.split('\n')) {
@@ -117,10 +147,15 @@ export function parseTrace(text: string): RawTrace {
         continue;
       }
       m = CAP_LINE.exec(line);
-      if (m) caps.push({ cgroup: m[1]!, pid: Number(m[2]), mode: Number(m[3]), comm: m[4]!, cap: Number(m[5]), ret: Number(m[6]), count: Number(m[7]) });
+      if (m) {
+        caps.push({ cgroup: m[1]!, pid: Number(m[2]), mode: Number(m[3]), comm: m[4]!, cap: Number(m[5]), ret: Number(m[6]), count: Number(m[7]) });
+        continue;
+      }
+      m = FILE_LINE.exec(line);
+      if (m) files.push({ cgroup: m[1]!, pid: Number(m[2]), mode: Number(m[3]), path: m[4]!, count: Number(m[5]) });
     }
   }
-  return { cgroups, forks, execs, syscalls, failures, caps, complete };
+  return { cgroups, forks, execs, syscalls, failures, caps, files, complete };
 }
 
 // ── Attribution ───────────────────────────────────────────────────────────────────────────────
@@ -160,6 +195,8 @@ export interface ServiceRecording {
   readonly capsDenied: readonly RecordedItem[];
   /** Numbers no table knew (should be none). */
   readonly unknownNumbers: readonly number[];
+  /** Paths named to file calls under the filter, sorted (with TraceProgramOptions.files). */
+  readonly files: readonly RecordedItem[];
 }
 
 const RUNC_COMM = /^runc(:\[|$)/;
@@ -213,7 +250,7 @@ export function attributeTrace(raw: RawTrace, ctx: AttributionContext): ServiceR
   }
 
   interface Tally { count: number; failed: number; makers: Set<Maker> }
-  interface Acc { containers: Set<string>; calls: Map<string, Tally>; before: Set<string>; granted: Map<string, Tally>; denied: Map<string, Tally>; unknown: Set<number> }
+  interface Acc { containers: Set<string>; calls: Map<string, Tally>; before: Set<string>; granted: Map<string, Tally>; denied: Map<string, Tally>; unknown: Set<number>; files: Map<string, Tally> }
   const byService = new Map<string, Acc>();
   const accOf = (cgroup: string): Acc | undefined => {
     const container = raw.cgroups.get(cgroup);
@@ -221,7 +258,7 @@ export function attributeTrace(raw: RawTrace, ctx: AttributionContext): ServiceR
     if (!service || !container) return undefined;
     let acc = byService.get(service);
     if (!acc) {
-      acc = { containers: new Set(), calls: new Map(), before: new Set(), granted: new Map(), denied: new Map(), unknown: new Set() };
+      acc = { containers: new Set(), calls: new Map(), before: new Set(), granted: new Map(), denied: new Map(), unknown: new Set(), files: new Map() };
       byService.set(service, acc);
     }
     acc.containers.add(container);
@@ -256,6 +293,13 @@ export function attributeTrace(raw: RawTrace, ctx: AttributionContext): ServiceR
     const name = ctx.capName(c.cap) ?? `cap${c.cap}`;
     add(c.ret === 0 ? acc.granted : acc.denied, name, c.count, makerOf(c.cgroup, c.pid, c.comm));
   }
+  // Before the filter, runc init is still setting up the container (its /proc, /dev, the
+  // mounts): only what happens under the filter is the service's own.
+  for (const f of raw.files) {
+    const acc = accOf(f.cgroup);
+    if (!acc || f.mode !== 2) continue;
+    add(acc.files, f.path, f.count, classify(f.cgroup, f.pid) ?? 'runtime');
+  }
   const items = (m: Map<string, Tally>): RecordedItem[] =>
     [...m].map(([name, v]) => ({ name, count: v.count, failed: Math.min(v.failed, v.count), makers: [...v.makers].sort() })).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   return [...byService].sort(([a], [b]) => (a < b ? -1 : 1)).map(([service, acc]) => ({
@@ -266,6 +310,7 @@ export function attributeTrace(raw: RawTrace, ctx: AttributionContext): ServiceR
     capsGranted: items(acc.granted),
     capsDenied: items(acc.denied),
     unknownNumbers: [...acc.unknown].sort((a, b) => a - b),
+    files: items(acc.files),
   }));
 }
 
@@ -295,7 +340,7 @@ export function argvMatches(recorded: readonly string[], command: readonly strin
     const r = recorded[i]!;
     const c = command[i]!;
     // bpftrace cuts strings at BPFTRACE_STRLEN - 1 bytes.
-    if (r !== c && !(r.length >= 79 && c.startsWith(r))) return false;
+    if (r !== c && !(r.length >= STR_MAX && c.startsWith(r))) return false;
   }
   return true;
 }

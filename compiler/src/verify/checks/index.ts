@@ -4,6 +4,7 @@ import { runBrowserCheck } from './browser.ts';
 import { runExecCheck } from './exec.ts';
 import { runFileCheck } from './file.ts';
 import { runHttpCheck } from './http.ts';
+import { runOutageCheck } from './outage.ts';
 import { runPersistenceCheck } from './persistence.ts';
 import { runPortClosedCheck } from './port-closed.ts';
 import { runProbeCheck } from './probe.ts';
@@ -26,5 +27,9 @@ export function runSimpleCheck(raw: SimpleCheck, ctx: CheckContext): Promise<Che
 }
 
 export function runCheck(check: Check, ctx: CheckContext): Promise<CheckOutcome> {
-  return check.kind === 'persistence' ? runPersistenceCheck(check, ctx, runSimpleCheck) : runSimpleCheck(check, ctx);
+  switch (check.kind) {
+    case 'persistence': return runPersistenceCheck(check, ctx, runSimpleCheck);
+    case 'outage': return runOutageCheck(withRunToken(check, ctx.runToken), ctx, runSimpleCheck);
+    default: return runSimpleCheck(check, ctx);
+  }
 }

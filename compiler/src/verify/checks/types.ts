@@ -7,9 +7,9 @@ import type { BrowserPool } from './browser.ts';
 /** How a result was observed; evidence lists every method a check used. */
 export type Method =
   | 'docker-inspect' | 'docker-info' | 'host-proc' | 'host-fs' | 'probe' | 'http' | 'browser'
-  | 'exec' | 'archive' | 'tcp-connect' | 'compose';
+  | 'exec' | 'archive' | 'tcp-connect' | 'compose' | 'docker-logs';
 
-export const METHODS: readonly Method[] = ['docker-inspect', 'docker-info', 'host-proc', 'host-fs', 'probe', 'http', 'browser', 'exec', 'archive', 'tcp-connect', 'compose'];
+export const METHODS: readonly Method[] = ['docker-inspect', 'docker-info', 'host-proc', 'host-fs', 'probe', 'http', 'browser', 'exec', 'archive', 'tcp-connect', 'compose', 'docker-logs'];
 
 export type CheckStatus = 'passed' | 'failed' | 'not-verifiable';
 

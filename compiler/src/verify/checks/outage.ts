@@ -1,0 +1,55 @@
+/**
+ * `outage`: stop the service's container (`compose stop`), run `during` while it is down, look for
+ * `log.contains` in `log.service`'s output written since the stop, then start the container again
+ * (`compose start`) and wait until it is healthy. The container is started again whatever
+ * `during` found, so the interactions after this one see the whole stack; a container that does
+ * not come back fails the check.
+ */
+import { setTimeout as delay } from 'node:timers/promises';
+import type { OutageCheck } from '../../model/types.ts';
+import type { SimpleRunner } from './persistence.ts';
+import { outcome, type CheckContext, type CheckOutcome, type Method } from './types.ts';
+
+/** How long output may take from the process to the engine's log (a worker → FPM master → stderr). */
+export const LOG_WAIT_MS = 5_000;
+const LOG_POLL_MS = 250;
+
+export async function runOutageCheck(check: OutageCheck, ctx: CheckContext, runSimple: SimpleRunner): Promise<CheckOutcome> {
+  const methods = new Set<Method>(['compose', 'docker-inspect']);
+  const observed: Record<string, unknown> = {};
+  const problems: string[] = [];
+  let notVerifiable: readonly string[] | undefined;
+  const since = Date.now();
+  await ctx.engine.stop(check.service, ctx.timeoutMs);
+  observed.stopped = { service: check.service, durationMs: Date.now() - since };
+  try {
+    const during = await runSimple(check.during, ctx);
+    during.method.forEach((m) => methods.add(m));
+    observed.during = { kind: check.during.kind, status: during.status, ...during.observed };
+    if (during.status === 'not-verifiable') notVerifiable = (during.problems ?? []).map((p) => `during the outage: ${p}`);
+    else problems.push(...(during.problems ?? []).map((p) => `while ${check.service} was stopped: ${p}`));
+    if (check.log) {
+      methods.add('docker-logs');
+      const found = await waitForLog(ctx, check.log.service, check.log.contains, since);
+      observed.log = { service: check.log.service, contains: Object.fromEntries(check.log.contains.map((t) => [ctx.scrubber.scrub(t), found.has(t)])) };
+      const missing = check.log.contains.filter((t) => !found.has(t));
+      if (missing.length) problems.push(`the output of ${check.log.service} since ${check.service} was stopped lacks ${missing.map((t) => JSON.stringify(ctx.scrubber.scrub(t))).join(', ')} (waited ${LOG_WAIT_MS / 1000} s)`);
+    }
+  } finally {
+    const restarted = await ctx.engine.start(check.service, ctx.timeoutMs);
+    observed.started = { service: check.service, container: restarted.container.slice(0, 12), healthyAfterMs: restarted.healthyAfterMs };
+  }
+  if (notVerifiable && !problems.length) return { status: 'not-verifiable', method: [...methods], observed, problems: notVerifiable };
+  return outcome(problems, [...methods], observed);
+}
+
+/** The texts of `contains` found in the service's output since `since`, polling until all are there or LOG_WAIT_MS passes. */
+async function waitForLog(ctx: CheckContext, service: string, contains: readonly string[], since: number): Promise<Set<string>> {
+  const deadline = Date.now() + LOG_WAIT_MS;
+  for (;;) {
+    const text = await ctx.engine.logSince(service, since);
+    const found = new Set(contains.filter((t) => text.includes(t)));
+    if (found.size === contains.length || Date.now() >= deadline) return found;
+    await delay(LOG_POLL_MS, undefined, { signal: ctx.signal });
+  }
+}
