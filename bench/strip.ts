@@ -68,7 +68,7 @@ try {
       const r = await cli(['minimize', 'guestbook', '--service', s, '--what', 'files', '--out', 'generated', '--no-build']);
       const wall = Date.now() - started;
       const reportFile = path.join(work, 'generated/guestbook/minimize', `${s}-files.json`);
-      let report: { runs: { total: number; errors: number }; wallMs: number; start: { size: number }; result: { size: number }; confirmation: { passed: number; runs: number; confirmed: boolean }; stopped?: string };
+      let report: { runs: { total: number; errors: number; byPhase: { phase: string; runs: number }[] }; recorder: { kind: string }; recorded?: { size: number; outsideList?: string[] }; wallMs: number; start: { size: number }; result: { size: number; addedAfterRecording: string[] }; confirmation: { passed: number; runs: number; confirmed: boolean }; stopped?: string };
       try {
         report = JSON.parse(readFileSync(reportFile, 'utf8'));
       } catch {
@@ -80,6 +80,7 @@ try {
       const entries = before.get(s)!.entries;
       const onePerEntry = 1 + entries + 3;
       say(`  ${s.padEnd(4)} runs ${report.runs.total} (${report.runs.errors} oracle errors retried), wall ${formatDuration(report.wallMs)} (command ${formatDuration(wall)}); one per entry: ${onePerEntry} runs (${entries} entries) → ${(onePerEntry / report.runs.total).toFixed(1)}× fewer (target 10×: ${onePerEntry / report.runs.total >= 10 ? 'met' : 'NOT met'}); confirmed ${report.confirmation.passed}/${report.confirmation.runs}${report.stopped ? `; stopped: ${report.stopped}` : ''}`);
+      say(`       how: ${report.recorder.kind === 'bpftrace' ? `recorded (eBPF) ${report.recorded?.size ?? 0} of ${report.start.size} files of the list (${report.recorded?.outsideList?.length ?? 0} other paths), ${report.result.addedAfterRecording.length} added back` : 'no recorder: group tests from packages and folders down to files'}; runs by phase: ${report.runs.byPhase.map((p) => `${p.phase} ${p.runs}`).join(', ')}`);
       if (!report.confirmation.confirmed || report.stopped) continue;
       await must(['minimize', 'guestbook', '--service', s, '--what', 'files', '--out', 'generated', '--apply', reportFile, '--write']);
       await must(['strip', 'guestbook', '--out', 'generated', '--service', s, '--no-build']);

@@ -1,7 +1,9 @@
 // `hardspec minimize --what files` on the real engine: web's strip list, padded with files nginx
-// and wget never need (wget's translations, its info page, a man page of nginx's), is reduced by
-// group tests to a list whose stripped image passes every interaction; the padding is gone; the
-// spec is rewritten with --write, and `hardspec strip` + `verify --stripped` pass on the result.
+// and wget never need (wget's translations, its info page, its wgetrc, which the healthcheck's
+// --no-config skips), is reduced to a list whose stripped image passes every interaction: one
+// run of the full image records the files nginx and the healthcheck name (eBPF), the recorded
+// files are run alone, and confirmed. The padding is gone; the spec is rewritten with --write, and
+// `hardspec strip` + `verify --stripped` pass on the result.
 // By hand: hardspec minimize guestbook --service web --what files --write
 import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -38,8 +40,13 @@ describe.skipIf(!dockerAvailable || !chromiumAvailable)('hardspec minimize --wha
     const report = JSON.parse(readFileSync(path.join(work, 'generated/guestbook/minimize/web-files.json'), 'utf8'));
     expect(report.what).toBe('files');
     expect(report.confirmation.confirmed).toBe(true);
-    // (How many runs the search takes against one run per file is bench:strip's business: on a
-    // list this short, group tests and confirmations cost about as much as one run per file.)
+    // The recording named nginx's configuration, the stylesheet and the healthcheck's wget, and
+    // nothing of the padding; record + the recorded set + 2 confirmations, unless the recorded
+    // set failed and group tests had to add files back.
+    expect(report.recorder.kind).toBe('bpftrace');
+    expect(report.recorded.seed).toEqual(expect.arrayContaining(['/etc/nginx/nginx.conf', '/srv/guestbook/static/style.css', '/usr/bin/wget', '/usr/sbin/nginx']));
+    for (const p of PADDING) expect(report.recorded.seed, p).not.toContain(p);
+    expect(report.runs.total, r.out).toBeLessThanOrEqual(report.result.addedAfterRecording.length ? 20 : 4);
     const spec = readFileSync(path.join(work, 'specs/guestbook/web.md'), 'utf8');
     for (const p of PADDING) expect(spec, p).not.toContain(p);
     expect(spec).toMatch(/\/usr\/bin\/wget|nginx/);

@@ -10,6 +10,10 @@
 //    read-only root and exits; the run stops within seconds (not at a time limit), reports why from
 //    db's log, skips the interactions, and prints the evidence with --json.
 //    By hand: delete the /run/mysqld tmpfs from db.md, compile, hardspec verify --json.
+// 3. Silently: PHP's error log goes to /dev/null (`php-fpm -d error_log=/dev/null`, a command
+//    line anyone might copy). Every page still works; only `database-outage-reported` fails,
+//    because with the database stopped the 503 page comes but PHP's message never reaches the
+//    container log. By hand: give php.md that `command`, compile, hardspec verify.
 //
 // The copies publish a free port instead of 8080 so they can run beside a guestbook stack that
 // someone else has up.
@@ -38,13 +42,14 @@ function replaceInStrings(value: unknown, from: string, to: string): unknown {
   return value;
 }
 
-/** Copies specs/guestbook into a temporary folder, moves it to a free port, breaks db.md, compiles it; returns the folder. */
-async function brokenCopy(breakDb: (db: Record<string, unknown>) => void): Promise<string> {
+/** Copies specs/guestbook into a temporary folder, moves it to a free port, breaks db.md (and php.md), compiles it; returns the folder. */
+async function brokenCopy(breakDb: (db: Record<string, unknown>) => void, breakPhp?: (php: Record<string, unknown>) => void): Promise<string> {
   const work = mkdtempSync(path.join(tmpdir(), 'hardspec-verify-broken-'));
   const stackDir = path.join(work, 'specs', 'guestbook');
   const port = await freePort();
   cpSync(path.join(REPO, 'specs/guestbook'), stackDir, { recursive: true });
   editFrontmatter(path.join(stackDir, 'db.md'), breakDb);
+  if (breakPhp) editFrontmatter(path.join(stackDir, 'php.md'), breakPhp);
   editFrontmatter(path.join(stackDir, 'web.md'), (d) => {
     for (const p of d.ports as { host: number }[]) if (p.host === 8080) p.host = port;
   });
@@ -119,6 +124,34 @@ describe.skipIf(!dockerAvailable || !chromiumAvailable)('hardspec verify: a spec
   it('tears down cleanly', () => {
     expect(labelled(`io.hardspec.run=${String(evidence.runId)}`)).toEqual(nothing);
     expect(labelled(`com.docker.compose.project=${String(evidence.project)}`)).toEqual(nothing);
+  });
+});
+
+describe.skipIf(!dockerAvailable || !chromiumAvailable)('hardspec verify: a PHP whose error log goes nowhere (real engine)', () => {
+  let work: string;
+  let run: CliRun;
+  let interactions: EvidenceInteraction[];
+
+  beforeAll(async () => {
+    work = await brokenCopy(() => undefined, (d) => {
+      d.command = ['php-fpm8.2', '-F', '--fpm-config', '/etc/php/8.2/fpm/php-fpm.conf', '-d', 'error_log=/dev/null'];
+    });
+    run = await verifyInProcess(['guestbook', '--no-build', '--evidence-dir', path.join(work, 'evidence')], process.env, work);
+    interactions = readJson(path.join(work, 'evidence/latest.json')).interactions as EvidenceInteraction[];
+  }, 400_000);
+  afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+  it('fails only the outage interaction, saying which text the log lacks, and brings the database back', () => {
+    expect(run.code, `${run.stdout}\n${run.stderr}`).toBe(1);
+    expect(interactions.filter((i) => i.status === 'failed').map((i) => i.id)).toEqual(['database-outage-reported']);
+    const outage = interactions.find((i) => i.id === 'database-outage-reported')!;
+    expect(outage.problems).toEqual(['the output of php since db was stopped lacks "guestbook: Unavailable: database connection failed" (waited 5 s)']);
+    // The 503 page itself came: only the log is missing.
+    expect(outage.observed).toMatchObject({ during: { status: 'passed' }, started: { service: 'db' } });
+    // Interactions after it ran against a database that is back.
+    const after = interactions.slice(interactions.indexOf(outage) + 1).filter((i) => i.origin === 'spec' && i.kind === 'http');
+    expect(after.length).toBeGreaterThan(0);
+    expect(after.every((i) => i.status === 'passed')).toBe(true);
   });
 });
 
