@@ -21,7 +21,7 @@ import { withRunToken } from '../compiler/src/verify/checks/types.ts';
 import { composeArgs, composeCommand, composeVersionProbes } from '../compiler/src/verify/compose-cli.ts';
 import { engineAddress } from '../compiler/src/verify/docker.ts';
 import { buildEvidence, compactUtc, evidenceJson, exitCodeFor, summarize, type EvidenceInput } from '../compiler/src/verify/evidence.ts';
-import { healthBudgetMs, publishedHostPorts } from '../compiler/src/verify/lifecycle.ts';
+import { healthBudgetMs, Interrupted, publishedHostPorts, trapSignals } from '../compiler/src/verify/lifecycle.ts';
 import { composeOverride, LABEL } from '../compiler/src/verify/override.ts';
 import { parseProbeResult } from '../compiler/src/verify/probe.ts';
 import { formatResultLine, formatSummary } from '../compiler/src/verify/report.ts';
@@ -507,5 +507,30 @@ describe('the interaction runner (fake engine)', () => {
     const pending = runInteraction({ ...db.interactions[0]!, timeoutMs: 10_000 }, runnerContext(engine, model, { signal: ac.signal }));
     ac.abort(new Error('SIGINT'));
     await expect(pending).rejects.toThrow('SIGINT');
+  });
+});
+
+describe('signals', () => {
+  it('tears down on the first signal, says to wait on the second, and leaves at once on the third', () => {
+    const listeners = new Map<string, (s: NodeJS.Signals) => void>();
+    const source = { on: (s: string, f: (s: NodeJS.Signals) => void) => { listeners.set(s, f); }, off: (s: string) => { listeners.delete(s); } };
+    const controller = new AbortController();
+    const said: string[] = [];
+    const left: number[] = [];
+    const untrap = trapSignals(source as never, controller, (l) => said.push(l), (code) => left.push(code));
+    listeners.get('SIGINT')!('SIGINT');
+    expect(controller.signal.aborted).toBe(true);
+    expect(controller.signal.reason).toBeInstanceOf(Interrupted);
+    listeners.get('SIGINT')!('SIGINT');
+    expect(left).toEqual([]);
+    listeners.get('SIGTERM')!('SIGTERM');
+    expect(left).toEqual([130]);
+    expect(said).toEqual([
+      'SIGINT: stopping and tearing the stack down',
+      expect.stringMatching(/^SIGINT again: still tearing down .* a third signal leaves at once$/),
+      expect.stringMatching(/^SIGTERM a third time: leaving now, without waiting for the tear-down; the next hardspec run removes what is left/),
+    ]);
+    untrap();
+    expect(listeners.size).toBe(0);
   });
 });

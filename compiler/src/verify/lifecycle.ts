@@ -321,10 +321,19 @@ export interface SignalSource {
  * While installed, SIGINT/SIGTERM/SIGHUP abort `controller` with an Interrupted reason instead of
  * killing the process, so the run unwinds through its teardown. Returns the uninstaller.
  */
-export function trapSignals(source: SignalSource, controller: AbortController, say: (line: string) => void): () => void {
+export function trapSignals(source: SignalSource, controller: AbortController, say: (line: string) => void, leave: (code: number) => void = (code) => process.exit(code)): () => void {
   const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+  let count = 0;
   const handler = (s: NodeJS.Signals) => {
-    if (controller.signal.aborted) { say(`${s} again: still tearing down, please wait`); return; }
+    count++;
+    if (count === 2) { say(`${s} again: still tearing down (a wedged engine can take minutes); a third signal leaves at once`); return; }
+    if (count >= 3) {
+      // Without waiting on the engine: what is left carries hardspec's labels, and the next run
+      // of verify or minimize removes it (removeLeftovers), or `docker rm -f` by label does.
+      say(`${s} a third time: leaving now, without waiting for the tear-down; the next hardspec run removes what is left (containers, networks and volumes labelled io.hardspec.run)`);
+      leave(130);
+      return;
+    }
     say(`${s}: stopping and tearing the stack down`);
     controller.abort(new Interrupted(s));
   };
