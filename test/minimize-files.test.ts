@@ -201,7 +201,7 @@ describe('a recording as search items', () => {
     const all2 = fileSearchItems(fs, service(['app'], ['/etc/app.conf', '/usr/bin/app', `/usr/share/app/${'x'.repeat(70)}.dat`]));
     const { items, other } = recordedFileItems(fs, all2, [
       rec('/usr/bin/app', ['service'], 2), rec('/etc/app.conf', ['healthcheck']), rec('/etc/./app.conf', ['service']),
-      rec(long), rec('/usr/share'), rec('relative.conf'), rec('/etc/missing'), rec('/etc/passwd'),
+      rec(long), rec('/usr/share'), rec('relative.conf'), rec(''), rec('/etc/missing'), rec('/etc/passwd'),
     ]);
     expect(all.items).toContain('/usr/bin/app');
     expect(items.map((i) => [i.name, i.count, i.makers.join(',')])).toEqual([

@@ -186,6 +186,8 @@ export function recordedFileItems(fs: ImageFs, all: FileItems, recorded: readonl
   const other = new Set<string>();
   for (const r of recorded) {
     const named = new Set<string>();
+    // fstat-like calls name no file (an empty path with AT_EMPTY_PATH).
+    if (r.name === '') continue;
     if (!r.name.startsWith('/')) { other.add(r.name); continue; }
     const p = normalizePath(r.name);
     if (r.name.length >= STR_MAX) {
