@@ -145,7 +145,7 @@ describe.skipIf(!dockerAvailable || !chromiumAvailable)('hardspec verify: a PHP 
     expect(run.code, `${run.stdout}\n${run.stderr}`).toBe(1);
     expect(interactions.filter((i) => i.status === 'failed').map((i) => i.id)).toEqual(['database-outage-reported']);
     const outage = interactions.find((i) => i.id === 'database-outage-reported')!;
-    expect(outage.problems).toEqual(['the output of php since db was stopped lacks "guestbook: Unavailable: database connection failed" (waited 5 s)']);
+    expect(outage.problems).toEqual(['the output of php since db was stopped lacks "Unavailable: database connection failed" (waited 5 s)']);
     // The 503 page itself came: only the log is missing.
     expect(outage.observed).toMatchObject({ during: { status: 'passed' }, started: { service: 'db' } });
     // Interactions after it ran against a database that is back.

@@ -20,6 +20,7 @@ import { judgeProbe, probeArgv, syscallTable } from '../compiler/src/verify/chec
 import { withRunToken } from '../compiler/src/verify/checks/types.ts';
 import { composeArgs, composeCommand, composeVersionProbes } from '../compiler/src/verify/compose-cli.ts';
 import { engineAddress } from '../compiler/src/verify/docker.ts';
+import { EngineError } from '../compiler/src/verify/engine.ts';
 import { buildEvidence, compactUtc, evidenceJson, exitCodeFor, summarize, type EvidenceInput } from '../compiler/src/verify/evidence.ts';
 import { healthBudgetMs, Interrupted, publishedHostPorts, trapSignals } from '../compiler/src/verify/lifecycle.ts';
 import { composeOverride, LABEL } from '../compiler/src/verify/override.ts';
@@ -478,6 +479,23 @@ describe('the interaction runner (fake engine)', () => {
       expect(r2.problems).toEqual(['db did not become healthy again: exited (1)']);
     });
 
+    it('starts the service again after a failed stop, and after the time limit before the next interaction runs', async () => {
+      const engine = new FakeEngine();
+      engine.stop = async () => { engine.calls.push('stop db'); throw new EngineError('compose stop db failed: boom'); };
+      const r = await runInteraction(interaction('outage', outage), runnerContext(engine, model));
+      expect(r.status).toBe('failed');
+      expect(r.problems).toEqual(['during the outage of db: compose stop db failed: boom']);
+      expect(engine.calls).toEqual(['stop db', 'start db']);
+
+      const slow = new FakeEngine();
+      slow.onExec = () => new Promise(() => undefined); // `during` hangs
+      const r2 = await runInteraction(interaction('outage', outage, { timeoutMs: 50 }), runnerContext(slow, model));
+      expect(r2.problems?.[0]).toMatch(/time limit of 0.05 s/);
+      // The restore ran before runInteraction returned.
+      expect(slow.calls.at(-1)).toBe('start db');
+      expect(slow.stopped.size).toBe(0);
+    });
+
     it('names the stopped service, the log service and the check\'s own as concerned', () => {
       expect(servicesConcerned(outage, model)).toEqual(['db', 'php']);
     });
@@ -524,7 +542,7 @@ describe('signals', () => {
     listeners.get('SIGINT')!('SIGINT');
     expect(left).toEqual([]);
     listeners.get('SIGTERM')!('SIGTERM');
-    expect(left).toEqual([130]);
+    expect(left).toEqual([143]);
     expect(said).toEqual([
       'SIGINT: stopping and tearing the stack down',
       expect.stringMatching(/^SIGINT again: still tearing down .* a third signal leaves at once$/),

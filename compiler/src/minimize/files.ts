@@ -194,7 +194,7 @@ export function recordedFileItems(fs: ImageFs, all: FileItems, recorded: readonl
       for (const i of all.items) if (i.startsWith(p)) named.add(i);
     } else {
       if (itemSet.has(p)) named.add(p);
-      const real = resolvePath(fs, p);
+      const real = resolvePath(fs, r.name);
       if ('path' in real) {
         if (itemSet.has(real.path)) named.add(real.path);
         for (const link of real.chain) if (itemSet.has(link)) named.add(link);

@@ -304,7 +304,8 @@ function buildCheck(c: Raw, path: string, service: string | undefined, r: SpecRe
     const v = c.outage;
     const s: string | undefined = v.service ?? service;
     if (s === undefined) r.report('HS3028', `${path}/outage`, 'this outage check stops a container but names no service', 'add "service: <name>"', 'key');
-    const during = buildSimpleCheck(v.during, `${path}/outage/during`, s, r);
+    // `during` runs while `s` is stopped: it defaults to the spec's own service, like any check.
+    const during = buildSimpleCheck(v.during, `${path}/outage/during`, service, r);
     return { kind: 'outage', service: s ?? '', during, ...(v.log ? { log: { service: v.log.service, contains: [...v.log.contains] } } : {}) };
   }
   if (!('persistence' in c)) return buildSimpleCheck(c, path, service, r);

@@ -331,7 +331,7 @@ export function trapSignals(source: SignalSource, controller: AbortController, s
       // Without waiting on the engine: what is left carries hardspec's labels, and the next run
       // of verify or minimize removes it (removeLeftovers), or `docker rm -f` by label does.
       say(`${s} a third time: leaving now, without waiting for the tear-down; the next hardspec run removes what is left (containers, networks and volumes labelled io.hardspec.run)`);
-      leave(130);
+      leave(s === 'SIGTERM' ? 143 : s === 'SIGHUP' ? 129 : 130);
       return;
     }
     say(`${s}: stopping and tearing the stack down`);

@@ -7,6 +7,7 @@
 import type { Check, InteractionModel, StackModel } from '../model/types.ts';
 import type { BrowserPool } from './checks/browser.ts';
 import { runCheck } from './checks/index.ts';
+import { restoreBudgetMs } from './checks/outage.ts';
 import type { CheckContext, CheckOutcome, CheckStatus, Method } from './checks/types.ts';
 import type { VerifierEngine } from './engine.ts';
 import type { Scrubber } from './secrets.ts';
@@ -85,8 +86,12 @@ export function servicesConcerned(check: Check, model: StackModel): string[] {
   return out;
 }
 
-/** Runs `work` with a time limit and the run's signal combined; the time limit turns into a failed outcome. */
-export async function withTimeLimit(runSignal: AbortSignal, timeoutMs: number, work: (signal: AbortSignal) => Promise<CheckOutcome>): Promise<CheckOutcome> {
+/**
+ * Runs `work` with a time limit and the run's signal combined; the time limit turns into a failed
+ * outcome. After the limit, `work` is aborted and given up to `settleMs` to finish what it must
+ * undo (a stopped service started again) before the next interaction runs.
+ */
+export async function withTimeLimit(runSignal: AbortSignal, timeoutMs: number, settleMs: number, work: (signal: AbortSignal) => Promise<CheckOutcome>): Promise<CheckOutcome> {
   const ac = new AbortController();
   let timedOut = false;
   const onRunAbort = () => ac.abort(runSignal.reason);
@@ -97,10 +102,16 @@ export async function withTimeLimit(runSignal: AbortSignal, timeoutMs: number, w
     ac.signal.addEventListener('abort', () => reject(ac.signal.reason), { once: true });
   });
   expiry.catch(() => undefined);
+  const running = work(ac.signal);
   try {
-    return await Promise.race([work(ac.signal), expiry]);
+    return await Promise.race([running, expiry]);
   } catch (e) {
     if (runSignal.aborted) throw runSignal.reason;
+    if (timedOut && settleMs > 0) {
+      let settleTimer: NodeJS.Timeout | undefined;
+      await Promise.race([running.then(() => undefined, () => undefined), new Promise((r) => { settleTimer = setTimeout(r, settleMs); })]);
+      clearTimeout(settleTimer);
+    }
     if (timedOut) return { status: 'failed', method: [], observed: {}, problems: [`no result within the time limit of ${timeoutMs / 1000} s`] };
     throw e;
   } finally {
@@ -126,10 +137,12 @@ export function errorLine(e: unknown): string {
 /** Runs one spec interaction. */
 export async function runInteraction(it: InteractionModel, rc: RunnerContext): Promise<InteractionResult> {
   const started = Date.now();
-  const out = await withTimeLimit(rc.signal, it.timeoutMs, async (signal) => {
+  // An outage check restores the stack after its time limit too: wait for that before going on.
+  const settleMs = it.check.kind === 'outage' ? restoreBudgetMs(rc.model, it.check.service) : 0;
+  const out = await withTimeLimit(rc.signal, it.timeoutMs, settleMs, async (signal) => {
     const ctx: CheckContext = {
       engine: rc.engine, model: rc.model, runToken: rc.runToken, stackDir: rc.stackDir, evidenceDir: rc.evidenceDir,
-      interactionId: it.id, signal, timeoutMs: it.timeoutMs, scrubber: rc.scrubber, browser: rc.browser,
+      interactionId: it.id, signal, runSignal: rc.signal, timeoutMs: it.timeoutMs, scrubber: rc.scrubber, browser: rc.browser,
     };
     try {
       return await runCheck(it.check, ctx);

@@ -81,6 +81,8 @@ export function bpftraceProgram(options: TraceProgramOptions): string {
 /** Environment for bpftrace: long enough strings for cgroup paths and arguments, enough map keys. */
 export const BPFTRACE_ENV: Readonly<Record<string, string>> = {
   BPFTRACE_STRLEN: '80',
+  // Newer bpftrace appends ".." to a string it cut (0.17 does not); a cut path must stay a prefix.
+  BPFTRACE_STR_TRUNC_TRAILER: '',
   BPFTRACE_MAP_KEYS_MAX: '1048576',
   BPFTRACE_NO_CPP_DEMANGLE: '1',
 };

@@ -2,17 +2,28 @@
  * `outage`: stop the service's container (`compose stop`), run `during` while it is down, look for
  * `log.contains` in `log.service`'s output written since the stop, then start the container again
  * (`compose start`) and wait until it is healthy. The container is started again whatever
- * `during` found, so the interactions after this one see the whole stack; a container that does
- * not come back fails the check.
+ * happened before (a failed stop, a failed check, the interaction's time limit: the runner waits
+ * for the restore, see withTimeLimit), so the interactions after this one see the whole stack; a
+ * container that does not come back fails the check. Only an interrupted run skips the restore:
+ * the tear-down follows.
  */
 import { setTimeout as delay } from 'node:timers/promises';
-import type { OutageCheck } from '../../model/types.ts';
+import type { OutageCheck, StackModel } from '../../model/types.ts';
+import { healthBudgetMs } from '../lifecycle.ts';
 import type { SimpleRunner } from './persistence.ts';
 import { outcome, type CheckContext, type CheckOutcome, type Method } from './types.ts';
 
 /** How long output may take from the process to the engine's log (a worker → FPM master → stderr). */
 export const LOG_WAIT_MS = 5_000;
 const LOG_POLL_MS = 250;
+/** `compose start` itself, before the health wait. */
+const START_MS = 60_000;
+
+/** Pure: the time a stopped service gets to come back (start, then its healthcheck's whole budget). */
+export function restoreBudgetMs(model: StackModel, service: string): number {
+  const s = model.services.find((x) => x.name === service);
+  return START_MS + (s ? healthBudgetMs(s) : 0);
+}
 
 export async function runOutageCheck(check: OutageCheck, ctx: CheckContext, runSimple: SimpleRunner): Promise<CheckOutcome> {
   const methods = new Set<Method>(['compose', 'docker-inspect']);
@@ -20,10 +31,11 @@ export async function runOutageCheck(check: OutageCheck, ctx: CheckContext, runS
   const problems: string[] = [];
   let notVerifiable: readonly string[] | undefined;
   const since = Date.now();
-  await ctx.engine.stop(check.service, ctx.timeoutMs);
-  observed.stopped = { service: check.service, durationMs: Date.now() - since };
   try {
-    const during = await runSimple(check.during, ctx);
+    await ctx.engine.stop(check.service, ctx.timeoutMs);
+    observed.stopped = { service: check.service, durationMs: Date.now() - since };
+    // Not every check ends at once when the time limit aborts it: stop waiting, restore.
+    const during = await untilAborted(runSimple(check.during, ctx), ctx.signal);
     during.method.forEach((m) => methods.add(m));
     observed.during = { kind: check.during.kind, status: during.status, ...during.observed };
     if (during.status === 'not-verifiable') notVerifiable = (during.problems ?? []).map((p) => `during the outage: ${p}`);
@@ -35,12 +47,30 @@ export async function runOutageCheck(check: OutageCheck, ctx: CheckContext, runS
       const missing = check.log.contains.filter((t) => !found.has(t));
       if (missing.length) problems.push(`the output of ${check.log.service} since ${check.service} was stopped lacks ${missing.map((t) => JSON.stringify(ctx.scrubber.scrub(t))).join(', ')} (waited ${LOG_WAIT_MS / 1000} s)`);
     }
-  } finally {
-    const restarted = await ctx.engine.start(check.service, ctx.timeoutMs);
+  } catch (e) {
+    if (ctx.runSignal.aborted) throw e;
+    problems.push(`during the outage of ${check.service}: ${(e as Error).message.split('\n')[0]}`);
+  }
+  if (ctx.runSignal.aborted) throw ctx.runSignal.reason;
+  try {
+    const restarted = await ctx.engine.start(check.service, restoreBudgetMs(ctx.model, check.service));
     observed.started = { service: check.service, container: restarted.container.slice(0, 12), healthyAfterMs: restarted.healthyAfterMs };
+  } catch (e) {
+    if (ctx.runSignal.aborted) throw e;
+    problems.push((e as Error).message.split('\n')[0]!);
   }
   if (notVerifiable && !problems.length) return { status: 'not-verifiable', method: [...methods], observed, problems: notVerifiable };
   return outcome(problems, [...methods], observed);
+}
+
+/** `work`, or a rejection with the signal's reason as soon as it aborts. */
+function untilAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    work.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
 }
 
 /** The texts of `contains` found in the service's output since `since`, polling until all are there or LOG_WAIT_MS passes. */
@@ -49,7 +79,7 @@ async function waitForLog(ctx: CheckContext, service: string, contains: readonly
   for (;;) {
     const text = await ctx.engine.logSince(service, since);
     const found = new Set(contains.filter((t) => text.includes(t)));
-    if (found.size === contains.length || Date.now() >= deadline) return found;
+    if (contains.every((t) => found.has(t)) || Date.now() >= deadline) return found;
     await delay(LOG_POLL_MS, undefined, { signal: ctx.signal });
   }
 }

@@ -36,6 +36,11 @@ export interface CheckContext {
   readonly interactionId: string;
   /** Aborts on the interaction's time limit or when the run is interrupted. */
   readonly signal: AbortSignal;
+  /**
+   * The run's own signal: aborts only when the run is interrupted. A check that changes the stack
+   * (outage) restores it under this one, also after its time limit.
+   */
+  readonly runSignal: AbortSignal;
   /** Time left for the interaction, for operations that take a limit of their own. */
   readonly timeoutMs: number;
   readonly scrubber: Scrubber;
