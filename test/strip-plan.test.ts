@@ -9,7 +9,7 @@ import { Readable } from 'node:stream';
 import { configProblems, strippedFsProblems } from '../compiler/src/strip/check.ts';
 import { MemoryFs, type FsEntry } from '../compiler/src/strip/fs.ts';
 import { layerEntries, strippedArchive, STRIPPED_FROM_LABEL, type FullImage } from '../compiler/src/strip/image.ts';
-import { planStrip } from '../compiler/src/strip/plan.ts';
+import { mountPointsOf, planStrip } from '../compiler/src/strip/plan.ts';
 import { readImageTar } from '../compiler/src/strip/tar.ts';
 
 const dir = (path: string, mode = 0o755): FsEntry => ({ path, type: 'dir', mode, uid: 0, gid: 0, size: 0, mtime: 1 });
@@ -108,6 +108,19 @@ describe('planStrip', () => {
     const a = planStrip(image(), { service: 'app', packages: ['app', 'sed'], files: ['/srv/data', '/etc/passwd'] });
     const b = planStrip(image(), { service: 'app', packages: ['sed', 'app'], files: ['/etc/passwd', '/srv/data'] });
     expect(JSON.stringify(b)).toBe(JSON.stringify(a));
+  });
+
+  it('keeps the service\'s tmpfs and volume mount points as the full image has them, empty (a restart needs them)', () => {
+    const fs = image();
+    fs.add(dir('/tmp', 0o1777));
+    fs.add(file('/tmp/leftover', 'x')[0], Buffer.from('x'));
+    const plan = planStrip(fs, { service: 'app', packages: ['app'], files: [], mountPoints: mountPointsOf({ tmpfs: [{ path: '/tmp' }], volumes: [{ target: '/srv/data' }] }) });
+    const tmp = plan.kept.find((k) => k.entry.path === '/tmp');
+    expect(tmp).toMatchObject({ reason: 'mount point of a tmpfs or volume', mode: 0o1777 });
+    expect(plan.kept.find((k) => k.entry.path === '/srv/data')).toMatchObject({ reason: 'mount point of a tmpfs or volume' });
+    expect(plan.kept.some((k) => k.entry.path === '/tmp/leftover' || k.entry.path === '/srv/data/sub')).toBe(false);
+    // Not in the image: nothing to keep (the engine makes the folder).
+    expect(planStrip(image(), { service: 'app', packages: ['app'], files: [], mountPoints: ['/run/app'] }).kept.some((k) => k.entry.path === '/run/app')).toBe(false);
   });
 });
 

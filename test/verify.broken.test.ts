@@ -147,7 +147,7 @@ describe.skipIf(!dockerAvailable || !chromiumAvailable)('hardspec verify: a PHP 
     const outage = interactions.find((i) => i.id === 'database-outage-reported')!;
     expect(outage.problems).toEqual(['the output of php since db was stopped lacks "Unavailable: database connection failed" (waited 5 s)']);
     // The 503 page itself came: only the log is missing.
-    expect(outage.observed).toMatchObject({ during: { status: 'passed' }, started: { service: 'db' } });
+    expect(outage.observed).toMatchObject({ during: { result: 'passed', status: 503 }, started: { service: 'db' } });
     // Interactions after it ran against a database that is back.
     const after = interactions.slice(interactions.indexOf(outage) + 1).filter((i) => i.origin === 'spec' && i.kind === 'http');
     expect(after.length).toBeGreaterThan(0);

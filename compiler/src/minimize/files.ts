@@ -13,7 +13,7 @@ import type { ServiceModel } from '../model/types.ts';
 import { resolvePath } from '../strip/closure.ts';
 import { readDpkgDatabase } from '../strip/dpkg.ts';
 import { normalizePath, type ImageFs } from '../strip/fs.ts';
-import { packageRoots, type StripInput } from '../strip/plan.ts';
+import { mountPointsOf, packageRoots, type StripInput } from '../strip/plan.ts';
 import { STR_MAX, type RecordedItem } from './record/trace.ts';
 
 export interface FileItems {
@@ -71,7 +71,7 @@ export function fileSearchItems(fs: ImageFs, s: ServiceModel): FileItems {
 
 /** A candidate as a strip list: its items as files; the policy still exempts only what the spec names. */
 export function candidateStripInput(s: ServiceModel, items: Iterable<string>, fixed: readonly string[] = []): StripInput {
-  return { service: s.name, packages: [], files: [...new Set([...items, ...fixed])].sort(), named: s.strip.files };
+  return { service: s.name, packages: [], files: [...new Set([...items, ...fixed])].sort(), named: s.strip.files, mountPoints: mountPointsOf(s) };
 }
 
 /**

@@ -28,6 +28,13 @@ export interface StripInput {
    * every file they keep.
    */
   readonly named?: readonly string[];
+  /**
+   * Where the service mounts tmpfs and volumes: kept as the full image has them (the folder, its
+   * mode and owner, and its parents), though empty. Without its /tmp a stripped MariaDB started
+   * once, but after a stop and start (a `docker restart`, a host reboot) the engine gave it a /tmp
+   * it could not write to, and InnoDB would not start.
+   */
+  readonly mountPoints?: readonly string[];
 }
 
 export interface KeptFile {
@@ -119,6 +126,11 @@ function parents(p: string): string[] {
   return out;
 }
 
+/** Pure: where a service mounts tmpfs and volumes (StripInput.mountPoints). */
+export function mountPointsOf(s: { readonly tmpfs?: readonly { readonly path: string }[]; readonly volumes?: readonly { readonly target: string }[] }): string[] {
+  return [...(s.tmpfs ?? []).map((t) => t.path), ...(s.volumes ?? []).map((v) => v.target)].sort();
+}
+
 export function planStrip(fs: ImageFs, input: StripInput): StripPlan {
   const problems: StripProblem[] = [];
   const db: DpkgDatabase | undefined = readDpkgDatabase(fs);
@@ -179,6 +191,10 @@ export function planStrip(fs: ImageFs, input: StripInput): StripPlan {
   for (const [p, why] of [...dropped].sort(([a], [b]) => (a < b ? -1 : 1))) {
     keep.delete(p);
     policy.push({ path: p, action: 'dropped', why });
+  }
+  for (const m of input.mountPoints ?? []) {
+    const p = normalizePath(m);
+    if (fs.entry(p)?.type === 'dir' && !keep.has(p)) keep.set(p, 'mount point of a tmpfs or volume');
   }
   // Parent folders of what is kept (the closure adds them; dropping may leave some unneeded, harmless).
   for (const p of [...keep.keys()]) for (const d of parents(p)) if (!keep.has(d) && fs.entry(d)) keep.set(d, 'parent folder');

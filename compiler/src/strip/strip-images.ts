@@ -17,7 +17,7 @@ import { EnvironmentError } from '../verify/docker.ts';
 import { mb } from './format-size.ts';
 import type { ImageFs } from './fs.ts';
 import { exportImageFs, inspectFullImage, loadArchive, strippedArchive, type FullImage } from './image.ts';
-import { planStrip, type StripPlan, type StripProblem } from './plan.ts';
+import { mountPointsOf, planStrip, type StripPlan, type StripProblem } from './plan.ts';
 import { spdxDocument } from './spdx.ts';
 
 export interface StrippedService {
@@ -103,7 +103,7 @@ export async function stripImages(docker: Docker, stack: StackModel, services: r
     if (!full) throw new EnvironmentError(`image ${s.image.name} of service ${s.name} is missing: build it first (hardspec verify builds it, or docker-compose build)`);
     say(`${s.name}: reading ${s.image.name} (${mb(full.size)}) and planning what to keep`);
     const fs = await exportImageFs(docker, s.image.name);
-    const plan = planStrip(fs, { service: s.name, packages: s.strip.packages, files: s.strip.files });
+    const plan = planStrip(fs, { service: s.name, packages: s.strip.packages, files: s.strip.files, mountPoints: mountPointsOf(s) });
     problems.push(...plan.problems);
     planned.push({ s, full, fs, plan });
   }

@@ -37,7 +37,8 @@ export async function runOutageCheck(check: OutageCheck, ctx: CheckContext, runS
     // Not every check ends at once when the time limit aborts it: stop waiting, restore.
     const during = await untilAborted(runSimple(check.during, ctx), ctx.signal);
     during.method.forEach((m) => methods.add(m));
-    observed.during = { kind: check.during.kind, status: during.status, ...during.observed };
+    // `result` is the check's verdict (an http check's observed data has its own `status`).
+    observed.during = { kind: check.during.kind, ...during.observed, result: during.status };
     if (during.status === 'not-verifiable') notVerifiable = (during.problems ?? []).map((p) => `during the outage: ${p}`);
     else problems.push(...(during.problems ?? []).map((p) => `while ${check.service} was stopped: ${p}`));
     if (check.log) {
