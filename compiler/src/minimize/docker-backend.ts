@@ -4,7 +4,7 @@ import { SYSCALLS_AARCH64, SYSCALLS_X86_64 } from '../emit/seccomp/emit-seccomp.
 import type { ServiceModel, StackModel } from '../model/types.ts';
 import { candidateModel, runArtifacts, type What } from './candidate.ts';
 import type { MinimizeBackend, RecordOutcome } from './minimize.ts';
-import { recordRun } from './record/record-run.ts';
+import { recordRunOrError } from './record/record-run.ts';
 import type { RunOutcome, StackSession } from './stack-session.ts';
 
 /** Node's architecture name → the syscall table the engine's filter uses. */
@@ -51,15 +51,7 @@ export class DockerBackend implements MinimizeBackend {
 
   private async recordOnce(start: ReadonlySet<string>, caps: boolean): Promise<RecordOutcome> {
     const m = candidateModel(this.model, this.service, this.what, start);
-    let result: Awaited<ReturnType<typeof recordRun>>;
-    try {
-      result = await recordRun(this.session, m, runArtifacts(m, this.session.specDirFromOut), this.service, this.signal, { caps });
-    } catch (e) {
-      if (this.signal.aborted) throw e;
-      // The recorder failed (not the candidate): an oracle error, retried like any other.
-      return { outcome: { verdict: 'error', scope: 'stack', restarted: [], durationMs: 0, failed: [], unhealthy: [], error: `recording: ${(e as Error).message}` }, items: [], other: [] };
-    }
-    const { outcome, recordings } = result;
+    const { outcome, recordings } = await recordRunOrError(this.session, m, runArtifacts(m, this.session.specDirFromOut), this.service, this.signal, { caps });
     const mine = recordings.find((r) => r.service === this.service);
     if (!mine) return { outcome, items: [], other: [] };
     return this.what === 'syscalls'

@@ -15,7 +15,7 @@ import { CandidateImages } from './candidate-images.ts';
 import { runArtifacts } from './candidate.ts';
 import { candidateStripInput, recordedFileItems, type FileItems } from './files.ts';
 import type { MinimizeBackend, RecordOutcome } from './minimize.ts';
-import { recordRun } from './record/record-run.ts';
+import { recordRunOrError } from './record/record-run.ts';
 import type { RunOutcome, StackSession } from './stack-session.ts';
 
 /** The tag every candidate image of a service is loaded under (replaced run by run). */
@@ -56,16 +56,10 @@ export class FilesBackend implements MinimizeBackend {
    */
   private async recordOnce(items: FileItems): Promise<RecordOutcome> {
     const m = this.session.model;
-    let result: Awaited<ReturnType<typeof recordRun>>;
-    try {
-      result = await recordRun(this.session, m, runArtifacts(m, this.session.specDirFromOut), this.service.name, this.signal, { caps: false, files: true });
-    } catch (e) {
-      if (this.signal.aborted) throw e;
-      return { outcome: { verdict: 'error', scope: 'stack', restarted: [], durationMs: 0, failed: [], unhealthy: [], error: `recording: ${(e as Error).message}` }, items: [], other: [] };
-    }
-    const mine = result.recordings.find((r) => r.service === this.service.name);
+    const { outcome, recordings } = await recordRunOrError(this.session, m, runArtifacts(m, this.session.specDirFromOut), this.service.name, this.signal, { caps: false, files: true });
+    const mine = recordings.find((r) => r.service === this.service.name);
     const mapped = recordedFileItems(this.fs, items, mine?.files ?? []);
-    return { outcome: result.outcome, items: mapped.items, other: mapped.other };
+    return { outcome, items: mapped.items, other: mapped.other };
   }
 
   async run(candidate: ReadonlySet<string>, options: { fresh: boolean }): Promise<RunOutcome> {

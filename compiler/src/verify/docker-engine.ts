@@ -51,17 +51,15 @@ export class DockerVerifierEngine implements VerifierEngine {
   }
 
   async recreate(service: string, timeoutMs: number): Promise<RecreateResult> {
-    const model = this.model.services.find((s) => s.name === service);
-    if (!model) throw new EngineError(`no service ${service}`);
+    // Before removing anything: an unknown service is an error, not a missing container.
+    if (!this.model.services.some((s) => s.name === service)) throw new EngineError(`no service ${service}`);
     const oldContainer = await this.container(service);
     const rm = await this.run.compose(composeArgs.removeService(service), { timeoutMs: 60_000 });
     if (rm.code !== 0) throw new EngineError(`compose rm ${service} failed: ${lastLines(rm.stderr, 5)}`);
     const started = Date.now();
     const up = await this.run.compose(composeArgs.upService(service), { timeoutMs });
     if (up.code !== 0) throw new EngineError(`compose up ${service} failed: ${lastLines(up.stderr, 5)}`);
-    const [state] = await this.run.waitHealthy([model], timeoutMs);
-    if (!state?.ok) throw new EngineError(`${service} did not become healthy again: ${state?.reason ?? 'unknown'}`);
-    return { oldContainer, newContainer: state.container ?? '', healthyAfterMs: Date.now() - started };
+    return { oldContainer, newContainer: await this.healthyAgain(service, timeoutMs), healthyAfterMs: Date.now() - started };
   }
 
   async stop(service: string, timeoutMs: number): Promise<void> {
@@ -71,14 +69,19 @@ export class DockerVerifierEngine implements VerifierEngine {
   }
 
   async start(service: string, timeoutMs: number): Promise<StartResult> {
-    const model = this.model.services.find((s) => s.name === service);
-    if (!model) throw new EngineError(`no service ${service}`);
     const started = Date.now();
     const r = await this.run.compose(composeArgs.startService(service), { timeoutMs });
     if (r.code !== 0) throw new EngineError(`compose start ${service} failed: ${lastLines(r.stderr, 5)}`);
+    return { container: await this.healthyAgain(service, timeoutMs), healthyAfterMs: Date.now() - started };
+  }
+
+  /** Waits until the service is healthy again; its container id. */
+  private async healthyAgain(service: string, timeoutMs: number): Promise<string> {
+    const model = this.model.services.find((s) => s.name === service);
+    if (!model) throw new EngineError(`no service ${service}`);
     const [state] = await this.run.waitHealthy([model], timeoutMs);
     if (!state?.ok) throw new EngineError(`${service} did not become healthy again: ${state?.reason ?? 'unknown'}`);
-    return { container: state.container ?? '', healthyAfterMs: Date.now() - started };
+    return state.container ?? '';
   }
 
   async logSince(service: string, sinceMs: number): Promise<string> {

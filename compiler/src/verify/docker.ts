@@ -168,15 +168,18 @@ export async function readContainerFile(docker: Docker, containerId: string, pat
 
 /** The last lines of a container's stdout+stderr, in order. */
 export async function containerLogTail(docker: Docker, containerId: string, lines: number): Promise<string> {
-  const raw = (await docker.getContainer(containerId).logs({ stdout: true, stderr: true, tail: lines, follow: false })) as unknown as Buffer;
-  const text = Buffer.concat(demuxDockerStream(Buffer.from(raw)).map((f) => f.data)).toString('utf8');
-  return lastLines(text, lines);
+  const raw = await docker.getContainer(containerId).logs({ stdout: true, stderr: true, tail: lines, follow: false });
+  return lastLines(logText(raw), lines);
 }
 
 /** The container's output (stdout and stderr) since a time: whole seconds, so up to a second earlier. */
 export async function containerLogSince(docker: Docker, containerId: string, sinceMs: number): Promise<string> {
-  const raw = (await engineCall(`the log of container ${containerId.slice(0, 12)}`, docker.getContainer(containerId).logs({ stdout: true, stderr: true, since: Math.floor(sinceMs / 1000), follow: false }))) as unknown as Buffer;
-  return Buffer.concat(demuxDockerStream(Buffer.from(raw)).map((f) => f.data)).toString('utf8');
+  return logText(await engineCall(`the log of container ${containerId.slice(0, 12)}`, docker.getContainer(containerId).logs({ stdout: true, stderr: true, since: Math.floor(sinceMs / 1000), follow: false })));
+}
+
+/** A non-following logs answer (multiplexed stdout and stderr) as text, in order. */
+function logText(raw: unknown): string {
+  return Buffer.concat(demuxDockerStream(Buffer.from(raw as Buffer)).map((f) => f.data)).toString('utf8');
 }
 
 export interface LabelledResources {

@@ -106,3 +106,16 @@ export async function recordRun(session: StackSession, model: StackModel, artifa
     await trace?.kill();
   }
 }
+
+/**
+ * recordRun, with a failure of the recorder itself (not of the candidate) turned into an oracle
+ * error, retried like any other; an interrupt still escapes.
+ */
+export async function recordRunOrError(...args: Parameters<typeof recordRun>): Promise<RecordResult> {
+  try {
+    return await recordRun(...args);
+  } catch (e) {
+    if (args[4].aborted) throw e;
+    return { outcome: { verdict: 'error', scope: 'stack', restarted: [], durationMs: 0, failed: [], unhealthy: [], error: `recording: ${(e as Error).message}` }, recordings: [] };
+  }
+}
