@@ -43,47 +43,59 @@ export class FilesBackend implements MinimizeBackend {
     private readonly fixed: readonly string[] = [],
     /** The progress stream, for images that cannot be removed. */
     say: (line: string) => void = () => undefined,
-    /** Record the files the service names while it runs on its full image (eBPF), mapped to these items. */
+    /** Record the files the service names while it runs on the start set's stripped image (eBPF), mapped to these items. */
     recordItems?: FileItems,
   ) {
     this.images = new CandidateImages({ remove: (image, options) => docker.getImage(image).remove(options) }, say);
-    if (recordItems) this.record = () => this.recordOnce(recordItems);
+    if (recordItems) this.record = (start) => this.recordOnce(recordItems, start);
   }
 
   /**
-   * The record run: the whole stack on the full images (the spec as it is), traced, the paths the
-   * service named mapped to items. The start set plays no part: the full image holds it all.
+   * The record run: the whole stack with the service on the stripped image of the start set (the
+   * spec's list, expanded), traced, the paths the service named mapped to items. Recording on the
+   * full image instead would name what the full image's own configuration loads: there PHP's CLI
+   * reads /etc/php/8.2/cli/conf.d and opens every extension of php8.2-common, none of which the
+   * stripped image runs.
    */
-  private async recordOnce(items: FileItems): Promise<RecordOutcome> {
-    const m = this.session.model;
+  private async recordOnce(items: FileItems, start: ReadonlySet<string>): Promise<RecordOutcome> {
+    const loaded = await this.load(start);
+    if ('verdict' in loaded) return { outcome: loaded, items: [], other: [] };
+    const m = withImage(this.session.model, this.service.name, loaded.tag);
     const { outcome, recordings } = await recordRunOrError(this.session, m, runArtifacts(m, this.session.specDirFromOut), this.service.name, this.signal, { caps: false, files: true });
+    await this.images.sweep(loaded.id);
     const mine = recordings.find((r) => r.service === this.service.name);
     const mapped = recordedFileItems(this.fs, items, mine?.files ?? []);
     return { outcome, items: mapped.items, other: mapped.other };
   }
 
-  async run(candidate: ReadonlySet<string>, options: { fresh: boolean }): Promise<RunOutcome> {
+  /** Builds and loads the candidate's stripped image; a failed outcome when it cannot be. */
+  private async load(candidate: ReadonlySet<string>): Promise<{ tag: string; id: string } | RunOutcome> {
     const started = Date.now();
     const plan = planStrip(this.fs, candidateStripInput(this.service, [...candidate].flatMap((n) => this.expand(n)), this.fixed));
     if (plan.problems.length) {
       return { verdict: 'fail', scope: 'service', restarted: [], durationMs: Date.now() - started, failed: [], unhealthy: [{ service: this.service.name, reason: `the candidate cannot be built: ${plan.problems[0]!.message}` }] };
     }
     const tag = candidateTag(this.service);
-    let id: string;
     try {
       const archive = strippedArchive(this.fs, plan, this.full, tag);
       await loadArchive(this.docker, archive.archive);
       // The id the engine gave the image (with containerd's image store it is not the config digest).
-      id = (await imageId(this.docker, tag)) ?? archive.imageId;
+      const id = (await imageId(this.docker, tag)) ?? archive.imageId;
       this.images.add(id);
+      return { tag, id };
     } catch (e) {
       return { verdict: 'error', scope: 'service', restarted: [], durationMs: Date.now() - started, failed: [], unhealthy: [], error: (e as Error).message };
     }
-    const m = withImage(this.session.model, this.service.name, tag);
+  }
+
+  async run(candidate: ReadonlySet<string>, options: { fresh: boolean }): Promise<RunOutcome> {
+    const loaded = await this.load(candidate);
+    if ('verdict' in loaded) return loaded;
+    const m = withImage(this.session.model, this.service.name, loaded.tag);
     // The first run after an error restarts everything (as for any other search).
     const outcome = await this.session.runCandidate(runArtifacts(m, this.session.specDirFromOut), this.service.name, this.signal, { forceStack: options.fresh });
     // The run replaced the container of the run before: that run's image can go now.
-    await this.images.sweep(id);
+    await this.images.sweep(loaded.id);
     return outcome;
   }
 

@@ -157,11 +157,21 @@ export function fileSearchTree(all: FileItems): FileTree {
 export function expandFolderItems(fs: ImageFs, all: FileItems): FileItems {
   const folderOf = new Map(all.folderOf);
   const items: string[] = [];
-  const entries = fs.entries();
+  // Sorted once: the entries under a folder are one run of this list, found by binary search
+  // (a scan of every entry per folder item was items × entries).
+  const entries = [...fs.entries()].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   const hasChildren = new Set(entries.map((e) => e.path.slice(0, e.path.lastIndexOf('/'))));
+  const under = (prefix: string) => {
+    let lo = 0;
+    let hi = entries.length;
+    while (lo < hi) { const mid = (lo + hi) >> 1; if (entries[mid]!.path < prefix) lo = mid + 1; else hi = mid; }
+    const found: typeof entries = [];
+    for (let i = lo; i < entries.length && entries[i]!.path.startsWith(prefix); i++) found.push(entries[i]!);
+    return found;
+  };
   for (const item of all.items) {
     if (fs.entry(item)?.type !== 'dir') { items.push(item); continue; }
-    const inside = entries.filter((e) => e.path.startsWith(`${item}/`) && (e.type !== 'dir' || !hasChildren.has(e.path)));
+    const inside = under(`${item}/`).filter((e) => e.type !== 'dir' || !hasChildren.has(e.path));
     if (inside.length === 0) { items.push(item); continue; }
     const origin = all.folderOf.get(item);
     folderOf.delete(item);
