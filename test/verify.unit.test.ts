@@ -19,7 +19,7 @@ import { cookiePairs, decodeEntities, hiddenFieldsOfFirstForm } from '../compile
 import { judgeProbe, probeArgv, syscallTable } from '../compiler/src/verify/checks/probe.ts';
 import { withRunToken } from '../compiler/src/verify/checks/types.ts';
 import { composeArgs, composeCommand, composeVersionProbes } from '../compiler/src/verify/compose-cli.ts';
-import { engineAddress } from '../compiler/src/verify/docker.ts';
+import { engineAddress, linesSince } from '../compiler/src/verify/docker.ts';
 import { EngineError } from '../compiler/src/verify/engine.ts';
 import { buildEvidence, compactUtc, evidenceJson, exitCodeFor, summarize, type EvidenceInput } from '../compiler/src/verify/evidence.ts';
 import { healthBudgetMs, Interrupted, publishedHostPorts, trapSignals } from '../compiler/src/verify/lifecycle.ts';
@@ -550,5 +550,26 @@ describe('signals', () => {
     ]);
     untrap();
     expect(listeners.size).toBe(0);
+  });
+});
+
+describe('linesSince (the outage check reads the log written since the stop)', () => {
+  const since = Date.parse('2026-11-30T04:53:59.500Z');
+  it('drops the lines of the same second stamped before the stop, and the stamps', () => {
+    const log = [
+      '2026-11-30T04:53:59.123456789Z guestbook: listening',
+      '2026-11-30T04:53:59.500000000Z Unavailable: database connection failed',
+      '2026-11-30T04:54:01.000000001Z second line',
+      '',
+    ].join('\n');
+    expect(linesSince(log, since)).toBe('Unavailable: database connection failed\nsecond line\n');
+  });
+  it('keeps the unstamped rest of a kept line, drops the rest of a dropped one', () => {
+    const log = '2026-11-30T04:53:59.4Z early\nrest of early\n2026-11-30T04:53:59.6Z late\nrest of late\n';
+    expect(linesSince(log, since)).toBe('late\nrest of late\n');
+  });
+  it('reads offsets and gives nothing for a log written before', () => {
+    expect(linesSince('2026-11-30T05:53:59.6+01:00 after\n', since)).toBe('after\n');
+    expect(linesSince('2026-11-30T04:53:58.999999999Z before\n', since)).toBe('');
   });
 });

@@ -172,9 +172,35 @@ export async function containerLogTail(docker: Docker, containerId: string, line
   return lastLines(logText(raw), lines);
 }
 
-/** The container's output (stdout and stderr) since a time: whole seconds, so up to a second earlier. */
+/**
+ * The container's output (stdout and stderr) written at or after `sinceMs`. The engine takes
+ * `since` in whole seconds, so the lines come with their timestamps and the earlier ones of that
+ * second are dropped here (the engine and this process share the host clock).
+ */
 export async function containerLogSince(docker: Docker, containerId: string, sinceMs: number): Promise<string> {
-  return logText(await engineCall(`the log of container ${containerId.slice(0, 12)}`, docker.getContainer(containerId).logs({ stdout: true, stderr: true, since: Math.floor(sinceMs / 1000), follow: false })));
+  const raw = await engineCall(`the log of container ${containerId.slice(0, 12)}`, docker.getContainer(containerId).logs({ stdout: true, stderr: true, timestamps: true, since: Math.floor(sinceMs / 1000), follow: false }));
+  return linesSince(logText(raw), sinceMs);
+}
+
+/**
+ * Pure: the lines of a timestamped log (`<RFC 3339 with nanoseconds> <text>`, as the engine writes
+ * them with `timestamps`) stamped at or after `sinceMs`, without their stamps. A line without a
+ * stamp (the rest of a long line the engine split) goes with the line before it.
+ */
+export function linesSince(text: string, sinceMs: number): string {
+  const out: string[] = [];
+  let keep = false;
+  for (const line of text.split('\n')) {
+    const m = /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(\.\d+)?(Z|[+-]\d\d:\d\d) (.*)$/s.exec(line);
+    if (m) {
+      const ms = Date.parse(`${m[1]}${(m[2] ?? '').slice(0, 4)}${m[3]}`);
+      keep = !(ms < sinceMs);
+      if (keep) out.push(m[4]!);
+    } else if (keep && line !== '') {
+      out.push(line);
+    }
+  }
+  return out.length ? `${out.join('\n')}\n` : '';
 }
 
 /** A non-following logs answer (multiplexed stdout and stderr) as text, in order. */
