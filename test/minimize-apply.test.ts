@@ -63,4 +63,24 @@ describe('minimize --apply', () => {
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('holds no confirmed result (the oracle failed 3 times in a row)');
   });
+
+  it("leaves the spec's seccomp.keep where it is: allow gets the rest of the result, and the profile allows both", async () => {
+    const report = JSON.parse(readFileSync(REPORT, 'utf8'));
+    const kept = ['writev', 'wait4'];
+    const withKeep = { ...report, result: { ...report.result, items: [...new Set([...report.result.items, ...kept])].sort() } };
+    const file = path.join(work, 'keep.json');
+    writeFileSync(file, JSON.stringify(withKeep));
+    const web = path.join(work, 'specs/guestbook/web.md');
+    writeFileSync(web, readFileSync(web, 'utf8').replace(/^seccomp:\n(?: {2}.*\n)+/m, 'seccomp:\n  baseline: docker-default\n  keep: [wait4, writev]  # reaping and vectored writes: no interaction shows them\n'));
+    const r = await cli(['minimize', 'guestbook', '--service', 'web', '--what', 'syscalls', '--apply', file, '--write'], work);
+    expect(r.code, r.stderr).toBe(0);
+    const text = readFileSync(web, 'utf8');
+    expect(text).toContain('  keep: [wait4, writev]  # reaping and vectored writes: no interaction shows them\n');
+    const allowLine = /^ {2}allow:([^]*?)^(?! {4})/m.exec(text)![1]!;
+    expect(allowLine).not.toMatch(/\bwait4\b/);
+    expect(allowLine).not.toMatch(/\bwritev\b/);
+    const profile = JSON.parse(readFileSync(path.join(work, 'generated/guestbook/seccomp/web.json'), 'utf8'));
+    const allowed = profile.syscalls.filter((s: { action: string }) => s.action === 'SCMP_ACT_ALLOW').flatMap((s: { names: string[] }) => s.names).sort();
+    expect(allowed).toEqual(withKeep.result.items);
+  });
 });

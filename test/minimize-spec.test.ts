@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { candidateModel, runArtifacts } from '../compiler/src/minimize/candidate.ts';
 import { resolveSeccomp } from '../compiler/src/emit/seccomp/emit-seccomp.ts';
 import { syscallUniverse } from '../compiler/src/minimize/docker-backend.ts';
+import { searchKeep } from '../compiler/src/minimize/command.ts';
 import { minimize, type MinimizeBackend } from '../compiler/src/minimize/minimize.ts';
 import { remapPorts, remapUrl } from '../compiler/src/minimize/ports.ts';
 import { progressLine } from '../compiler/src/minimize/progress.ts';
@@ -232,5 +233,18 @@ describe('report', () => {
   it('progress line: runs, estimate, time left', () => {
     expect(progressLine({ done: 10, remaining: 30, elapsedMs: 100_000, phase: 'minimal' })).toBe('[######------------------] run 10/~40 · minimal · 1m40s elapsed, ~5m00s left');
     expect(progressLine({ done: 0, remaining: 5, elapsedMs: 0, phase: 'record' })).toContain('estimating');
+  });
+});
+
+describe('searchKeep (what every candidate holds)', () => {
+  const svc = (keep: string[]) => ({ seccomp: { ...resolveSeccomp({ keep }) } });
+  it("adds the spec's seccomp.keep to --keep, or to the default for syscalls", () => {
+    expect(searchKeep({ what: 'syscalls' }, svc(['wait4']))).toEqual(['restart_syscall', 'rt_sigreturn', 'wait4']);
+    expect(searchKeep({ what: 'syscalls', keep: [] }, svc(['wait4', 'kill']))).toEqual(['kill', 'wait4']);
+    expect(searchKeep({ what: 'syscalls', keep: ['kill'] }, svc(['kill']))).toEqual(['kill']);
+  });
+  it('keeps nothing of seccomp.keep when the search is over capabilities or files', () => {
+    expect(searchKeep({ what: 'caps' }, svc(['wait4']))).toEqual([]);
+    expect(searchKeep({ what: 'files' }, svc(['wait4']))).toEqual([]);
   });
 });

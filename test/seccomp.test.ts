@@ -194,7 +194,15 @@ describe('resolveSeccomp', () => {
       enosys: ['clone3'],
       declaredAllow: ['openat', 'read', 'write'],
       declaredDeny: ['openat'],
+      keep: [],
     });
+  });
+
+  it('allows the kept names like allow, and lists them apart for the minimiser', () => {
+    const m = resolveSeccomp({ allow: ['read', 'write'], keep: ['wait4', 'kill', 'wait4', 'no_such_call'] });
+    expect(m.allow).toEqual(['kill', 'read', 'wait4', 'write']);
+    expect(m.keep).toEqual(['kill', 'wait4']);
+    expect(m.declaredAllow).toEqual(['read', 'write']);
   });
 
   it('does not answer clone3 with ENOSYS once it is allowed, and never overlaps allow', () => {

@@ -225,7 +225,7 @@ export async function runMinimize(argv: readonly string[], io: CliIo, deps: { si
       // The file search seeds from the verifier's helpers too: the tools its checks run inside the
       // container (the database client of an sql check) must be in the image for the oracle to work.
       ...(files ? (files.recording ? { ordered: true, seedMakers: [...SEEDING, 'helper' as const] } : { reduce: true, ordered: true, refine: files.tree.refine }) : {}),
-      keep: o.keep ?? (o.what === 'syscalls' ? DEFAULT_KEEP_SYSCALLS : []),
+      keep: searchKeep(o, service),
       onRun: (log, est) => {
         const what = log.removed.length || log.added.length
           ? `${log.removed.length ? `−${log.removed.length <= 3 ? log.removed.join(',') : log.removed.length}` : ''}${log.added.length ? ` +${log.added.length <= 3 ? log.added.join(',') : log.added.length}` : ''}`
@@ -262,8 +262,8 @@ export async function runMinimize(argv: readonly string[], io: CliIo, deps: { si
     // 5. spec
     if (result.confirmed && !result.stopped) {
       exitCode = files
-        ? await updateSpec(io, o, service.source.path, result.result, say, resultToStripLists(service, files.items, result.result.flatMap((n) => files!.tree.expand(n))))
-        : await updateSpec(io, o, service.source.path, result.result, say);
+        ? await updateSpec(io, o, service, service.source.path, result.result, say, resultToStripLists(service, files.items, result.result.flatMap((n) => files!.tree.expand(n))))
+        : await updateSpec(io, o, service, service.source.path, result.result, say);
     }
   } catch (e) {
     if (e instanceof Interrupted) exitCode = e.exitCode;
@@ -299,7 +299,7 @@ async function applyReport(io: CliIo, o: Options, stack: string, service: Servic
     return EXIT.failed;
   }
   say(`applying ${report.result!.items!.length} ${o.what === 'syscalls' ? 'syscalls' : o.what === 'files' ? 'file-list items' : 'capabilities'} from ${path.relative(io.cwd, file) || file}`);
-  if (o.what !== 'files') return updateSpec(io, o, specPath, report.result!.items!, say);
+  if (o.what !== 'files') return updateSpec(io, o, service, specPath, report.result!.items!, say);
   // Files: the report's nodes are read against the spec's strip list in the full image, which
   // must be the list the search started from.
   if (!hasStripList(service)) throw new UsageError(`service ${service.name} has no strip list`);
@@ -313,16 +313,18 @@ async function applyReport(io: CliIo, o: Options, stack: string, service: Servic
   for (const items of [listed, expandFolderItems(fs, listed)]) {
     const tree = fileSearchTree(items);
     if ([...tree.top].sort().join('\n') !== start && [...items.items].sort().join('\n') !== start) continue;
-    return updateSpec(io, o, specPath, report.result!.items!, say, resultToStripLists(service, items, report.result!.items!.flatMap((n) => tree.expand(n))));
+    return updateSpec(io, o, service, specPath, report.result!.items!, say, resultToStripLists(service, items, report.result!.items!.flatMap((n) => tree.expand(n))));
   }
   io.stderr.write(`hardspec minimize: ${o.apply} started from another strip list than ${specPath} holds now: nothing applied\n`);
   return EXIT.failed;
 }
 
-async function updateSpec(io: CliIo, o: Options, specPath: string, items: readonly string[], say: (l: string) => void, strip?: { packages: string[]; files: string[] }): Promise<number> {
+async function updateSpec(io: CliIo, o: Options, service: ServiceModel, specPath: string, items: readonly string[], say: (l: string) => void, strip?: { packages: string[]; files: string[] }): Promise<number> {
   const file = path.resolve(io.cwd, specPath);
   const before = await readFile(file, 'utf8');
-  const changed = applySpecChange(before, strip ? { what: 'files', ...strip } : o.what === 'syscalls' ? { what: 'syscalls', allow: items } : { what: 'caps', add: items });
+  // The spec's own seccomp.keep stays where it is; `allow` gets the rest.
+  const specKeep = new Set(o.what === 'syscalls' ? service.seccomp.keep : []);
+  const changed = applySpecChange(before, strip ? { what: 'files', ...strip } : o.what === 'syscalls' ? { what: 'syscalls', allow: items.filter((x) => !specKeep.has(x)) } : { what: 'caps', add: items });
   if ('error' in changed) { io.stderr.write(`hardspec minimize: cannot update ${specPath}: ${changed.error}\n`); return EXIT.failed; }
   const diff = unifiedDiff(before, changed.text, specPath);
   if (!diff) { say(`${specPath} already holds this set`); return EXIT.ok; }
@@ -342,4 +344,13 @@ async function updateSpec(io: CliIo, o: Options, specPath: string, items: readon
   await writeStacks(path.resolve(io.cwd, o.out), result.stacks);
   say(`recompiled into ${o.out}/`);
   return EXIT.ok;
+}
+
+/**
+ * Pure: what every candidate holds and the search never removes: --keep (or, for syscalls, the
+ * calls a returning signal handler needs), plus the spec's own `seccomp.keep`.
+ */
+export function searchKeep(o: Pick<Options, 'keep' | 'what'>, service: Pick<ServiceModel, 'seccomp'>): string[] {
+  const base = o.keep ?? (o.what === 'syscalls' ? DEFAULT_KEEP_SYSCALLS : []);
+  return [...new Set([...base, ...(o.what === 'syscalls' ? service.seccomp.keep : [])])];
 }

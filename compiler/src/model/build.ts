@@ -198,7 +198,7 @@ function checkCapabilities(list: readonly string[], r: SpecReporter): string[] {
 
 function buildSeccomp(s: Raw, capAdd: readonly string[], r: SpecReporter): ServiceModel['seccomp'] {
   const known = allSyscallNames();
-  const check = (section: 'allow' | 'deny' | 'enosys') =>
+  const check = (section: 'allow' | 'keep' | 'deny' | 'enosys') =>
     (s[section] ?? []).filter((name: string, i: number) => {
       if (isKnownSyscall(name)) return true;
       r.report('HS3002', `/seccomp/${section}/${i}`, `unknown system call ${JSON.stringify(name)}${didYouMean(name, known)}`, 'names are checked against the x86_64 and aarch64 tables of Linux (linux-libc-dev)');
@@ -207,11 +207,14 @@ function buildSeccomp(s: Raw, capAdd: readonly string[], r: SpecReporter): Servi
   const allow: string[] = check('allow');
   const deny: string[] = check('deny');
   const enosys: string[] = check('enosys');
-  (s.allow ?? []).forEach((name: string, i: number) => {
-    if ((s.deny ?? []).includes(name)) r.report('HS3021', `/seccomp/allow/${i}`, `${name} is both allowed and denied`, 'keep it in one of the two lists');
-  });
-  for (const section of ['allow', 'deny', 'enosys'] as const) dedupe(s[section] ?? [], `/seccomp/${section}`, r);
-  return resolveSeccomp({ baseline: s.baseline ?? 'none', allow, deny, enosys }, capAdd);
+  const keep: string[] = check('keep');
+  for (const section of ['allow', 'keep'] as const) {
+    (s[section] ?? []).forEach((name: string, i: number) => {
+      if ((s.deny ?? []).includes(name)) r.report('HS3021', `/seccomp/${section}/${i}`, `${name} is both ${section === 'keep' ? 'kept' : 'allowed'} and denied`, 'keep it in one of the two lists');
+    });
+  }
+  for (const section of ['allow', 'keep', 'deny', 'enosys'] as const) dedupe(s[section] ?? [], `/seccomp/${section}`, r);
+  return resolveSeccomp({ baseline: s.baseline ?? 'none', allow, keep, deny, enosys }, capAdd);
 }
 
 function buildSelinux(s: Raw, r: SpecReporter): ServiceModel['selinux'] {

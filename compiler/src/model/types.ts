@@ -69,6 +69,8 @@ export interface SeccompModel {
   /** As written in the spec (for reports and the site). */
   readonly declaredAllow: readonly string[];
   readonly declaredDeny: readonly string[];
+  /** Names `hardspec minimize` never removes (part of `allow`), sorted. */
+  readonly keep: readonly string[];
 }
 
 export interface SelinuxRule {

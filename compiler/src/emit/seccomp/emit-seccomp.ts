@@ -58,6 +58,8 @@ export function allSyscallNames(): readonly string[] {
 export interface SeccompSpec {
   readonly baseline?: 'none' | 'docker-default';
   readonly allow?: readonly string[];
+  /** Allowed like `allow`; the minimiser never removes them. */
+  readonly keep?: readonly string[];
   readonly deny?: readonly string[];
   readonly enosys?: readonly string[];
 }
@@ -72,7 +74,7 @@ export function resolveSeccomp(spec: SeccompSpec, caps: readonly string[] = []):
   const baseline = spec.baseline ?? 'none';
   const fromBaseline = baseline === 'docker-default' ? dockerBaseline(caps) : [];
   const deny = new Set(spec.deny ?? []);
-  const allow = sortedUnique([...fromBaseline, ...(spec.allow ?? [])].filter((n) => isKnownSyscall(n) && !deny.has(n)));
+  const allow = sortedUnique([...fromBaseline, ...(spec.allow ?? []), ...(spec.keep ?? [])].filter((n) => isKnownSyscall(n) && !deny.has(n)));
   const allowed = new Set(allow);
   // glibc falls back to clone when clone3 says ENOSYS; EPERM would make thread creation fail.
   const enosys = sortedUnique([...(spec.enosys ?? []), 'clone3'].filter((n) => isKnownSyscall(n) && !allowed.has(n)));
@@ -81,6 +83,7 @@ export function resolveSeccomp(spec: SeccompSpec, caps: readonly string[] = []):
     allow,
     enosys,
     declaredAllow: sortedUnique(spec.allow ?? []),
+    keep: sortedUnique((spec.keep ?? []).filter(isKnownSyscall)),
     declaredDeny: sortedUnique(spec.deny ?? []),
   };
 }
