@@ -12,7 +12,7 @@
 import type { ServiceModel } from '../model/types.ts';
 import { resolvePath } from '../strip/closure.ts';
 import { readDpkgDatabase } from '../strip/dpkg.ts';
-import { normalizePath, type ImageFs } from '../strip/fs.ts';
+import { normalizePath, type FsEntry, type ImageFs } from '../strip/fs.ts';
 import { mountPointsOf, packageRoots, type StripInput } from '../strip/plan.ts';
 import { STR_MAX, type RecordedItem } from './record/trace.ts';
 
@@ -157,15 +157,15 @@ export function fileSearchTree(all: FileItems): FileTree {
 export function expandFolderItems(fs: ImageFs, all: FileItems): FileItems {
   const folderOf = new Map(all.folderOf);
   const items: string[] = [];
-  // Sorted once: the entries under a folder are one run of this list, found by binary search
-  // (a scan of every entry per folder item was items × entries).
-  const entries = [...fs.entries()].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  // ImageFs.entries() is sorted by path: the entries under a folder are one run of it, found by
+  // binary search (a scan of every entry per folder item was items × entries).
+  const entries = fs.entries();
   const hasChildren = new Set(entries.map((e) => e.path.slice(0, e.path.lastIndexOf('/'))));
   const under = (prefix: string) => {
     let lo = 0;
     let hi = entries.length;
     while (lo < hi) { const mid = (lo + hi) >> 1; if (entries[mid]!.path < prefix) lo = mid + 1; else hi = mid; }
-    const found: typeof entries = [];
+    const found: FsEntry[] = [];
     for (let i = lo; i < entries.length && entries[i]!.path.startsWith(prefix); i++) found.push(entries[i]!);
     return found;
   };

@@ -182,6 +182,9 @@ export async function containerLogSince(docker: Docker, containerId: string, sin
   return linesSince(logText(raw), sinceMs);
 }
 
+/** `<RFC 3339 stamp> <text>`: a line of a log read with `timestamps`. */
+const STAMPED_LINE = /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(\.\d+)?(Z|[+-]\d\d:\d\d) (.*)$/s;
+
 /**
  * Pure: the lines of a timestamped log (`<RFC 3339 with nanoseconds> <text>`, as the engine writes
  * them with `timestamps`) stamped at or after `sinceMs`, without their stamps. A line without a
@@ -191,7 +194,7 @@ export function linesSince(text: string, sinceMs: number): string {
   const out: string[] = [];
   let keep = false;
   for (const line of text.split('\n')) {
-    const m = /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(\.\d+)?(Z|[+-]\d\d:\d\d) (.*)$/s.exec(line);
+    const m = STAMPED_LINE.exec(line);
     if (m) {
       const ms = Date.parse(`${m[1]}${(m[2] ?? '').slice(0, 4)}${m[3]}`);
       keep = !(ms < sinceMs);
