@@ -390,6 +390,30 @@ describe('the interaction runner (fake engine)', () => {
     expect(r.logTail).toEqual({ db: 'mariadbd: ready' });
   });
 
+  it('waits for the line that explains a failure when it reaches the log late', async () => {
+    const engine = new FakeEngine();
+    engine.onExec = () => probeAnswer('write', { n: 13, name: 'EACCES' });
+    engine.logs.db = 'mariadbd: ready';
+    let reads = 0;
+    // The explaining line arrives between the first and the second read, then the log stays quiet.
+    engine.onLogRead = () => { if (++reads === 2) engine.logs.db += '\nmariadbd: Permission denied'; };
+    const r = await runInteraction(db.interactions[0]!, runnerContext(engine, model));
+    expect(r.logTail).toEqual({ db: 'mariadbd: ready\nmariadbd: Permission denied' });
+    expect(reads).toBe(3);
+  });
+
+  it('reads the tails of a log that never settles once, at the limit', async () => {
+    const engine = new FakeEngine();
+    engine.onExec = () => probeAnswer('write', { n: 13, name: 'EACCES' });
+    let reads = 0;
+    engine.onLogRead = () => { engine.logs.db = `line ${++reads}`; };
+    const started = Date.now();
+    const r = await runInteraction(db.interactions[0]!, runnerContext(engine, model, { logSettle: { quietMs: 10, maxMs: 100 } }));
+    expect(Date.now() - started).toBeLessThan(2000);
+    expect(r.logTail!.db).toBe(`line ${reads}`);
+    expect(reads).toBeGreaterThan(2);
+  });
+
   it('turns a hung check into a failure at its time limit', async () => {
     const engine = new FakeEngine();
     engine.onExec = () => new Promise(() => undefined);

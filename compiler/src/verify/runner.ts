@@ -1,8 +1,8 @@
 /**
  * The interaction runner: runs checks one at a time against a VerifierEngine, each within its
  * time limit, and turns what happened (a result, an exception, a time-out) into one
- * InteractionResult. Failures carry the log tail of the services concerned. Only an interrupt of
- * the whole run escapes as an exception.
+ * InteractionResult. Failures carry the log tail of the services concerned, read once the logs
+ * have settled. Only an interrupt of the whole run escapes as an exception.
  */
 import type { Check, InteractionModel, StackModel } from '../model/types.ts';
 import type { BrowserPool } from './checks/browser.ts';
@@ -44,6 +44,8 @@ export interface RunnerContext {
   /** The run's signal: aborted on SIGINT/SIGTERM. */
   readonly signal: AbortSignal;
   readonly logLines?: number;
+  /** How failures' log tails settle before they are read (default LOG_SETTLE). */
+  readonly logSettle?: LogSettle;
 }
 
 /** Every spec interaction, in spec order: stack.md's first, then each service's (services by name). */
@@ -120,10 +122,38 @@ export async function withTimeLimit(runSignal: AbortSignal, timeoutMs: number, s
   }
 }
 
-async function logTails(engine: VerifierEngine, services: readonly string[], lines: number): Promise<Record<string, string>> {
-  const out: Record<string, string> = {};
-  for (const s of services) out[s] = await engine.logTail(s, lines).catch((e: Error) => `(log unavailable: ${e.message})`);
-  return out;
+/** How long the logs of a failure must stay unchanged before their tails are taken, and how long to wait at most. */
+export interface LogSettle {
+  readonly quietMs: number;
+  readonly maxMs: number;
+}
+
+/**
+ * The line that explains a failure can reach the log after the failure itself: php-fpm's master
+ * relays its workers' output, nginx and MariaDB write after they answer. Tails are first read
+ * `quietMs` after the failure, then again every `quietMs` until two reads are the same (for at
+ * most `maxMs`), so they hold what the failure caused.
+ */
+export const LOG_SETTLE: LogSettle = { quietMs: 400, maxMs: 3000 };
+
+async function logTails(engine: VerifierEngine, services: readonly string[], lines: number, settle: LogSettle = LOG_SETTLE, signal?: AbortSignal): Promise<Record<string, string>> {
+  const read = async (): Promise<Record<string, string>> => {
+    const out: Record<string, string> = {};
+    for (const s of services) out[s] = await engine.logTail(s, lines).catch((e: Error) => `(log unavailable: ${e.message})`);
+    return out;
+  };
+  const same = (a: Record<string, string>, b: Record<string, string>) => services.every((s) => a[s] === b[s]);
+  const until = Date.now() + settle.maxMs;
+  const pause = () => new Promise((r) => setTimeout(r, signal?.aborted ? 0 : settle.quietMs));
+  await pause();
+  let last = await read();
+  while (Date.now() < until && !signal?.aborted) {
+    await pause();
+    const next = await read();
+    if (same(next, last)) return next;
+    last = next;
+  }
+  return last;
 }
 
 /** One line for an exception: its first line, and the system error under it (fetch's "fetch failed" says little). */
@@ -162,7 +192,7 @@ export async function runInteraction(it: InteractionModel, rc: RunnerContext): P
   };
   if (out.status !== 'failed') return result;
   const concerned = servicesConcerned(it.check, rc.model);
-  return concerned.length ? { ...result, logTail: await logTails(rc.engine, concerned, rc.logLines ?? 40) } : result;
+  return concerned.length ? { ...result, logTail: await logTails(rc.engine, concerned, rc.logLines ?? 40, rc.logSettle, rc.signal) } : result;
 }
 
 /** A result for an interaction that was not run (the stack did not come up). */
