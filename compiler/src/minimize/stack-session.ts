@@ -30,6 +30,7 @@ import { runInteraction, specInteractions, type InteractionResult } from '../ver
 import { ensureSecrets, Scrubber } from '../verify/secrets.ts';
 import { lastLines } from '../verify/streams.ts';
 import { findFreePorts, remapPorts } from './ports.ts';
+import { RuncWatchdog, type HungInit } from './runc-watchdog.ts';
 
 export type Verdict = 'pass' | 'fail' | 'error';
 
@@ -58,6 +59,25 @@ export interface RunOutcome {
   /** Where the time went: starting (or restarting) containers, and each interaction run. */
   readonly startMs?: number;
   readonly interactionMs?: Readonly<Record<string, number>>;
+  /** `runc init` processes the candidate wedged, killed by the watchdog (verdict fail). */
+  readonly hungInits?: readonly HungInit[];
+}
+
+/** A `runc init` alive this long is hung (a healthy one lives for milliseconds); looked for this often. */
+export const RUNC_INIT_LIMIT_MS = 20_000;
+const RUNC_WATCH_INTERVAL_MS = 2_000;
+
+/**
+ * Pure: a run during which the watchdog killed a wedged `runc init` failed, whatever compose
+ * said: only the candidate's filter, installed in runc init, makes it hang. Services that did
+ * not come up keep their own reasons.
+ */
+export function withHungInits(outcome: RunOutcome, hung: readonly HungInit[]): RunOutcome {
+  if (!hung.length) return outcome;
+  const reasons = hung.map((h) => ({ service: h.service, reason: `runc init hung for ${Math.round(h.seenMs / 1000)} s after the candidate's filter was installed; killed (pid ${h.pid})` }));
+  const named = new Set(reasons.map((r) => r.service));
+  const { error: _error, ...rest } = outcome;
+  return { ...rest, verdict: 'fail', unhealthy: [...reasons, ...outcome.unhealthy.filter((u) => !named.has(u.service))], hungInits: hung };
 }
 
 export interface SessionOptions {
@@ -129,6 +149,8 @@ export class StackSession {
   private created = false;
   private readonly browser = new BrowserPool();
   private runs = 0;
+  /** Kills `runc init` processes a candidate wedged (engine on this host only). */
+  private readonly watchdog: RuncWatchdog | undefined;
 
   private constructor(
     private readonly o: SessionOptions,
@@ -144,7 +166,12 @@ export class StackSession {
     readonly project: string,
     private readonly stackRun: StackRun,
     private readonly scrubber: Scrubber,
-  ) {}
+  ) {
+    this.watchdog = local && existsSync('/proc/self/cgroup')
+      ? new RuncWatchdog({ limitMs: RUNC_INIT_LIMIT_MS, intervalMs: RUNC_WATCH_INTERVAL_MS, serviceOf: async (id) => (await this.containers()).get(id) })
+      : undefined;
+    this.watchdog?.start();
+  }
 
   /** Connects to the engine, prepares secrets and the temporary generated folder. Starts nothing. */
   static async open(o: SessionOptions): Promise<StackSession> {
@@ -198,6 +225,21 @@ export class StackSession {
    * `beforeStart` runs just before containers are created (the recorder starts there).
    */
   async runCandidate(artifacts: readonly Artifact[], service: string, signal: AbortSignal, hooks: { beforeStart?: () => Promise<void>; forceStack?: boolean } = {}): Promise<RunOutcome> {
+    this.watchdog?.take();
+    try {
+      const outcome = await this.runCandidateOnce(artifacts, service, signal, hooks);
+      const hung = this.watchdog?.take() ?? [];
+      if (hung.length) this.up = false; // what the kill left behind is not known: start from clean
+      return withHungInits(outcome, hung);
+    } catch (e) {
+      // The engine stayed wedged although the watchdog killed what hung: say so with the error.
+      const hung = this.watchdog?.take() ?? [];
+      if (hung.length && e instanceof Error) e.message += ` (hardspec had killed a hung runc init of ${hung.map((h) => h.service).join(', ')})`;
+      throw e;
+    }
+  }
+
+  private async runCandidateOnce(artifacts: readonly Artifact[], service: string, signal: AbortSignal, hooks: { beforeStart?: () => Promise<void>; forceStack?: boolean }): Promise<RunOutcome> {
     this.runs++;
     const started = Date.now();
     const model = this.model;
@@ -316,6 +358,7 @@ export class StackSession {
   async close(): Promise<{ remaining: number; problems: string[] }> {
     await this.browser.close();
     const t = await this.stackRun.teardown();
+    await this.watchdog?.stop();
     this.up = false;
     this.created = false;
     await rm(this.dir, { recursive: true, force: true });
