@@ -1,10 +1,11 @@
 /**
  * `npm run bench:minimize`: on the guestbook, for each service, the container runs and wall time
  * of `--strategy linear` (one item removed per run, whole stack restarted, as by hand), of the
- * default (record, prove, confirm) and of `--minimal` (plus group testing and the proof of
- * 1-minimality), their ratios, and the allowlist sizes against Docker's default profile.
+ * default (record, prove, confirm), of `--minimal` (plus group testing and the proof of
+ * 1-minimality as one-item-per-run proves it) and of `--minimal --strict` (the proof against
+ * the final set), their ratios, and the allowlist sizes against Docker's default profile.
  *
- *   npm run bench:minimize -- [--services web,php,db] [--strategies default,minimal,linear] [--seed N] [--report-only]
+ *   npm run bench:minimize -- [--services web,php,db] [--strategies default,minimal,strict,linear] [--seed N] [--report-only]
  *
  * --report-only runs nothing: it prints the table (and ratios) from the reports measured so far.
  *
@@ -22,7 +23,7 @@ import { dockerDefaultUnconditional } from '../compiler/src/emit/seccomp/docker-
 import { formatDuration } from '../compiler/src/minimize/report.ts';
 
 const REPO = fileURLToPath(new URL('..', import.meta.url));
-type Strategy = 'default' | 'minimal' | 'linear';
+type Strategy = 'default' | 'minimal' | 'strict' | 'linear';
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -31,6 +32,7 @@ function arg(name: string, fallback: string): string {
 
 const services = arg('services', 'web,php,db').split(',');
 const strategies = arg('strategies', 'default,minimal,linear').split(',') as Strategy[];
+if (strategies.some((x) => !['default', 'minimal', 'strict', 'linear'].includes(x))) throw new Error(`--strategies takes default, minimal, strict and linear, not ${strategies.join(',')}`);
 const seed = arg('seed', '1');
 const date = arg('date', new Date().toISOString().slice(0, 10));
 const reportOnly = process.argv.includes('--report-only');
@@ -50,7 +52,7 @@ for (const s of services) {
 
 const say = (line: string) => { process.stdout.write(`${line}\n`); appendFileSync(outFile, `${line}\n`); };
 
-interface Measured { runs: number; wallMs: number; size: number; oneMinimal: boolean; confirmed: string; result: string[] }
+interface Measured { runs: number; wallMs: number; size: number; oneMinimal: boolean; proof?: string; confirmed: string; result: string[] }
 const measured = new Map<string, Measured>();
 
 function readMeasured(file: string): Measured | undefined {
@@ -58,6 +60,8 @@ function readMeasured(file: string): Measured | undefined {
     const report = JSON.parse(readFileSync(file, 'utf8'));
     return {
       runs: report.runs.total, wallMs: report.wallMs, size: report.result.size, oneMinimal: report.result.oneMinimal,
+      // Reports made before the proof levels were proven against the final set.
+      ...(report.minimal ? { proof: report.result.proof ?? 'final-set' } : {}),
       confirmed: `${report.confirmation.passed}/${report.confirmation.runs}`, result: report.result.items,
     };
   } catch {
@@ -69,9 +73,12 @@ async function measure(service: string, strategy: Strategy): Promise<Measured | 
   const out = path.join(reportsDir, strategy);
   const reportFile = path.join(out, 'guestbook/minimize', `${service}-syscalls.json`);
   // Resumable: a measurement whose report exists (from an earlier, interrupted bench) is reused.
-  const done = readMeasured(reportFile);
+  const earlier = readMeasured(reportFile);
+  // A report of another proof level (minimal/ from before --strict existed) is measured again.
+  const done = earlier && (strategy === 'minimal' ? earlier.proof === 'as-tested' : strategy === 'strict' ? earlier.proof === 'final-set' : true) ? earlier : undefined;
+  if (earlier && !done) say(`  ${service.padEnd(4)} ${strategy.padEnd(8)} the report found was proven ${earlier.proof}: measuring again`);
   if (done) {
-    say(`  ${service.padEnd(4)} ${strategy.padEnd(8)} runs ${String(done.runs).padStart(4)}  wall ${formatDuration(done.wallMs).padStart(7)}  size ${String(done.size).padStart(3)}  1-minimal ${done.oneMinimal ? 'proven' : 'no'}  confirmed ${done.confirmed}  (measured earlier)`);
+    say(`  ${service.padEnd(4)} ${strategy.padEnd(8)} runs ${String(done.runs).padStart(4)}  wall ${formatDuration(done.wallMs).padStart(7)}  size ${String(done.size).padStart(3)}  1-minimal ${done.oneMinimal ? `proven (${done.proof})` : 'no'}  confirmed ${done.confirmed}  (measured earlier)`);
     return done;
   }
   if (reportOnly) {
@@ -79,7 +86,7 @@ async function measure(service: string, strategy: Strategy): Promise<Measured | 
     return undefined;
   }
   const args = ['minimize', 'guestbook', '--specs', specs, '--service', service, '--what', 'syscalls', '--seed', seed, '--out', out,
-    ...(strategy === 'linear' ? ['--strategy', 'linear'] : []), ...(strategy === 'minimal' ? ['--minimal'] : [])];
+    ...(strategy === 'linear' ? ['--strategy', 'linear'] : []), ...(strategy === 'minimal' ? ['--minimal'] : strategy === 'strict' ? ['--minimal', '--strict'] : [])];
   // The log is written as it comes, so a measurement that never ends (a wedged engine) still
   // shows its last run.
   const logFile = path.join(out, `${service}.log`);
@@ -96,7 +103,7 @@ async function measure(service: string, strategy: Strategy): Promise<Measured | 
     say(`  ${service} ${strategy}: no report (exit ${code}); see ${path.relative(REPO, path.join(out, `${service}.log`))}`);
     return undefined;
   }
-  say(`  ${service.padEnd(4)} ${strategy.padEnd(8)} runs ${String(m.runs).padStart(4)}  wall ${formatDuration(m.wallMs).padStart(7)} (command ${formatDuration(wall)})  size ${String(m.size).padStart(3)}  1-minimal ${m.oneMinimal ? 'proven' : 'no'}  confirmed ${m.confirmed}  exit ${code}`);
+  say(`  ${service.padEnd(4)} ${strategy.padEnd(8)} runs ${String(m.runs).padStart(4)}  wall ${formatDuration(m.wallMs).padStart(7)} (command ${formatDuration(wall)})  size ${String(m.size).padStart(3)}  1-minimal ${m.oneMinimal ? `proven (${m.proof})` : 'no'}  confirmed ${m.confirmed}  exit ${code}`);
   return m;
 }
 
@@ -117,8 +124,9 @@ for (const service of services) {
   const lin = measured.get(`${service}/linear`);
   const def = measured.get(`${service}/default`);
   const min = measured.get(`${service}/minimal`);
+  const strict = measured.get(`${service}/strict`);
   const ratio = (a?: number, b?: number) => (a && b ? `${(a / b).toFixed(1)}×` : 'n/a');
-  say(`  ${service.padEnd(4)} default: runs ${ratio(lin?.runs, def?.runs)}, wall ${ratio(lin?.wallMs, def?.wallMs)}; minimal: runs ${ratio(lin?.runs, min?.runs)}, wall ${ratio(lin?.wallMs, min?.wallMs)}; sizes linear ${lin?.size ?? 'n/a'}, default ${def?.size ?? 'n/a'}, minimal ${min?.size ?? 'n/a'} (minimal − linear ${lin && min ? min.size - lin.size : 'n/a'})`);
+  say(`  ${service.padEnd(4)} default: runs ${ratio(lin?.runs, def?.runs)}, wall ${ratio(lin?.wallMs, def?.wallMs)}; minimal: runs ${ratio(lin?.runs, min?.runs)}, wall ${ratio(lin?.wallMs, min?.wallMs)}; strict: runs ${ratio(lin?.runs, strict?.runs)}, wall ${ratio(lin?.wallMs, strict?.wallMs)}; sizes linear ${lin?.size ?? 'n/a'}, default ${def?.size ?? 'n/a'}, minimal ${min?.size ?? 'n/a'} (minimal − linear ${lin && min ? min.size - lin.size : 'n/a'}), strict ${strict?.size ?? 'n/a'}`);
   if (lin && min) {
     const onlyMin = min.result.filter((x) => !lin.result.includes(x));
     const onlyLin = lin.result.filter((x) => !min.result.includes(x));

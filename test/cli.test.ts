@@ -68,6 +68,12 @@ describe('hardspec CLI', () => {
     expect(r.stderr).toMatch(/unknown option --frobnicate/);
   });
 
+  it('minimize --strict without --minimal is a usage error, exit 2', async () => {
+    const r = await cli(['minimize', 'demo', '--service', 'web', '--what', 'syscalls', '--strict'], { cwd: dir });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/--strict is a level of the --minimal proof: give --minimal too/);
+  });
+
   it('a missing specs folder is a usage error, exit 2', async () => {
     const r = await cli(['check', 'no-such-folder'], { cwd: dir });
     expect(r.code).toBe(2);

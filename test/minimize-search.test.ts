@@ -98,6 +98,35 @@ describe('reduce + proveOneMinimal', () => {
     expect(await isOneMinimal(state.current, oracle)).toBe(true);
   });
 
+  it('as tested, keeps what only a later removal freed; against the final set, finds it', async () => {
+    const oracle = fakeService({ needed: ['read', 'write'], together: [['io_uring_setup', 'io_uring_enter']] });
+    const order = ['io_uring_enter', 'read', 'io_uring_setup', 'write'];
+    const asTested = reduceState(order);
+    const t1 = new Tester(oracle);
+    await reduce(asTested, order, t1, { neededFraction: 0.85 });
+    const runsAfterReduce = t1.runs;
+    await proveOneMinimal(asTested, order, t1, undefined, 'as-tested');
+    // Every item already has a verdict: no run; enter stays (its removal failed while setup was there).
+    expect(t1.runs).toBe(runsAfterReduce);
+    expect([...asTested.current].sort()).toEqual(['io_uring_enter', 'read', 'write']);
+    expect(provenNeeded(asTested, 'as-tested')).toEqual(['io_uring_enter', 'read', 'write']);
+    expect(provenNeeded(asTested, 'final-set')).toEqual(['write']);
+    expect(await isOneMinimal(asTested.current, oracle)).toBe(false);
+    const strict = reduceState(order);
+    await reduce(strict, order, new Tester(oracle), { neededFraction: 0.85 });
+    await proveOneMinimal(strict, order, new Tester(oracle), undefined, 'final-set');
+    expect([...strict.current].sort()).toEqual(['read', 'write']);
+  });
+
+  it('as tested, still runs the items that have no verdict at all', async () => {
+    const oracle = fakeService({ needed: ['read'] });
+    const state = reduceState(['read', 'uname']);
+    const tester = new Tester(oracle);
+    await proveOneMinimal(state, ['read', 'uname'], tester, undefined, 'as-tested');
+    expect([...state.current]).toEqual(['read']);
+    expect(tester.runs).toBe(2);
+  });
+
   it('uses far fewer runs than items when few are needed (a whole baseline)', async () => {
     const all = names(290);
     const needed = seededOrder(all, 3).slice(0, 20);
@@ -225,6 +254,22 @@ describe('minimize (orchestration)', () => {
     // Runs are counted the same way: every candidate run, confirmation included.
     expect(linear.runs).toBe(1 + baseline.length + 3);
     expect(a.runs * 3).toBeLessThan(linear.runs);
+  });
+
+  it('--minimal proves as tested; --strict against the final set, with more runs for stale verdicts', async () => {
+    const opts = { what: 'syscalls' as const, strategy: 'record' as const, minimal: true, seed: 4, start: baseline, pool: [] };
+    // Nothing marks the removable items in this recording: removals come late, verdicts go stale.
+    const unmarked = recorded.map((r) => ({ name: r.name }));
+    const plain = await minimize(fakeBackend(fakeService({ needed }), unmarked), opts);
+    const strict = await minimize(fakeBackend(fakeService({ needed }), unmarked), { ...opts, strict: true });
+    expect(plain.proof).toBe('as-tested');
+    expect(strict.proof).toBe('final-set');
+    expect(plain.result).toEqual(needed);
+    expect(strict.result).toEqual(needed);
+    expect(plain.oneMinimal && strict.oneMinimal).toBe(true);
+    expect(plain.runs).toBeLessThan(strict.runs);
+    const defaults = await minimize(fakeBackend(fakeService({ needed }), recorded), { ...opts, minimal: false });
+    expect(defaults.proof).toBeUndefined();
   });
 
   it('keeps the kept items in every candidate and in the result, never searching them', async () => {

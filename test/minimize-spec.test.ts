@@ -194,10 +194,12 @@ describe('report', () => {
     const { result, ctx, report } = await syscallsReport();
     expect(validateReport(report)).toEqual([]);
     expect(validateReport({ ...report, what: 'network' })).not.toEqual([]);
-    expect(report).toMatchObject({ result: { items: ['read'], oneMinimal: true }, recorded: { seed: ['read', 'uname'], beforeFilter: ['mount'] } });
+    expect(report).toMatchObject({ result: { items: ['read'], oneMinimal: true, proof: 'as-tested' }, recorded: { seed: ['read', 'uname'], beforeFilter: ['mount'] } });
+    expect(validateReport({ ...report, result: { ...(report.result as object), proof: 'somehow' } })).not.toEqual([]);
     const text = formatSummary(result, ctx);
     expect(text).toContain('guestbook/web: 1 syscalls');
-    expect(text).toContain('1-minimal: proven');
+    expect(text).toContain('1-minimal: proven as the one-item-per-run method proves it');
+    expect(formatSummary({ ...result, proof: 'final-set' }, ctx)).toContain('1-minimal: proven against this set');
     expect(text).toContain('confirmation: 3/3 runs passed');
   });
 

@@ -42,7 +42,7 @@ import { FilesBackend } from './files-backend.ts';
 import { expandFolderItems, fileSearchItems, fileSearchTree, resultToStripLists, type FileItems, type FileTree } from './files.ts';
 
 export const MINIMIZE_HELP = `Usage: hardspec minimize STACK --service NAME --what caps|syscalls|files [--strategy record|linear]
-                         [--minimal] [--seed N] [--write] [--specs DIR] [--out DIR] [--json] [--no-build]
+                         [--minimal [--strict]] [--seed N] [--write] [--specs DIR] [--out DIR] [--json] [--no-build]
        hardspec minimize STACK --service NAME --what caps|syscalls --apply REPORT [--write]
 
 Finds the smallest seccomp allowlist (--what syscalls) or capability set (--what caps) of one
@@ -58,7 +58,12 @@ and proves it with three confirmation runs. Needs root and the local Docker engi
                     add back what is missing by group testing;
                     linear: remove one item per run from the spec's set (the manual method)
   --minimal         also remove what is recorded but not needed and prove 1-minimality
-                    (removing any single remaining item makes an interaction fail)
+                    (removing any single remaining item makes an interaction fail) as the
+                    one-item-per-run method proves it: each kept item failed when removed
+                    alone from the set of its turn (a superset of the result)
+  --strict          with --minimal: prove each single removal against the final set itself,
+                    testing again every verdict a later removal made stale (about one run
+                    more per kept item; also finds items that only a later removal freed)
   --seed N          order of the items (runs are the same for the same seed)   [default: 1]
   --write           write the result into the spec's frontmatter and recompile
                     (without it, the change is printed as a diff)
@@ -86,6 +91,7 @@ interface Options {
   readonly what: What;
   readonly strategy: Strategy;
   readonly minimal: boolean;
+  readonly strict: boolean;
   readonly seed: number;
   readonly write: boolean;
   readonly confirm: number;
@@ -100,7 +106,7 @@ interface Options {
 
 function parseMinimizeArgs(argv: readonly string[]): Options | 'help' {
   const { flags, positionals } = parseArgs(argv, {
-    service: { type: 'string' }, what: { type: 'string' }, strategy: { type: 'string' }, minimal: { type: 'boolean' },
+    service: { type: 'string' }, what: { type: 'string' }, strategy: { type: 'string' }, minimal: { type: 'boolean' }, strict: { type: 'boolean' },
     seed: { type: 'string' }, write: { type: 'boolean' }, confirm: { type: 'string' }, restart: { type: 'string' }, keep: { type: 'string' }, specs: { type: 'string' }, out: { type: 'string' },
     json: { type: 'boolean' }, 'no-build': { type: 'boolean' }, apply: { type: 'string' }, help: { type: 'boolean', short: 'h' },
   });
@@ -118,12 +124,13 @@ function parseMinimizeArgs(argv: readonly string[]): Options | 'help' {
   if (!Number.isInteger(confirm) || confirm < 1 || confirm > 20) throw new UsageError('--confirm must be between 1 and 20');
   const restart = flags.restart as string | undefined;
   if (restart !== undefined && restart !== 'service' && restart !== 'stack') throw new UsageError('--restart must be service or stack');
+  if (flags.strict && !flags.minimal) throw new UsageError('--strict is a level of the --minimal proof: give --minimal too');
   const keep = flags.keep === undefined ? undefined : (flags.keep as string) === 'none' ? [] : (flags.keep as string).split(',').map((x) => x.trim()).filter(Boolean);
   return {
     ...(restart ? { restart } : {}),
     ...(keep ? { keep } : {}),
     ...(flags.apply ? { apply: flags.apply as string } : {}),
-    stack: positionals[0]!, service, what, strategy, minimal: Boolean(flags.minimal), seed, write: Boolean(flags.write), confirm,
+    stack: positionals[0]!, service, what, strategy, minimal: Boolean(flags.minimal), strict: Boolean(flags.strict), seed, write: Boolean(flags.write), confirm,
     specs: (flags.specs as string | undefined) ?? 'specs', out: (flags.out as string | undefined) ?? 'generated', json: Boolean(flags.json), noBuild: Boolean(flags['no-build']),
   };
 }
@@ -211,7 +218,7 @@ export async function runMinimize(argv: readonly string[], io: CliIo, deps: { si
       files = { fs, full, items, tree, recording };
       start.push(...(recording ? items.items : tree.top));
     }
-    say(`minimising ${o.what} of ${model.name}/${service.name}: strategy ${o.strategy}${o.minimal ? ', --minimal' : ''}, seed ${o.seed}; start set ${start.length}; oracle: ${oracle.length} functional interactions; project ${session.project}${session.ports.size ? ` (ports ${[...session.ports].map(([a, b]) => `${a}→${b}`).join(', ')})` : ''} on Docker ${session.facts.version} with ${describeVariant(session.variant)}`);
+    say(`minimising ${o.what} of ${model.name}/${service.name}: strategy ${o.strategy}${o.minimal ? (o.strict ? ', --minimal --strict' : ', --minimal') : ''}, seed ${o.seed}; start set ${start.length}; oracle: ${oracle.length} functional interactions; project ${session.project}${session.ports.size ? ` (ports ${[...session.ports].map(([a, b]) => `${a}→${b}`).join(', ')})` : ''} on Docker ${session.facts.version} with ${describeVariant(session.variant)}`);
 
     // 3. search
     const filesBackend = files ? new FilesBackend(session, session.docker, service, files.fs, files.full, controller.signal, files.tree.expand, files.items.fixed, say, files.recording ? files.items : undefined) : undefined;
@@ -221,7 +228,7 @@ export async function runMinimize(argv: readonly string[], io: CliIo, deps: { si
     const began = Date.now();
     const tty = Boolean(progress.isTTY);
     const result = await minimize(backend, {
-      what: o.what, strategy: o.strategy, minimal: o.minimal, seed: o.seed, start, pool, confirmRuns: o.confirm, ...(o.restart ? { restart: o.restart } : {}),
+      what: o.what, strategy: o.strategy, minimal: o.minimal, strict: o.strict, seed: o.seed, start, pool, confirmRuns: o.confirm, ...(o.restart ? { restart: o.restart } : {}),
       // The file search seeds from the verifier's helpers too: the tools its checks run inside the
       // container (the database client of an sql check) must be in the image for the oracle to work.
       ...(files ? (files.recording ? { ordered: true, seedMakers: [...SEEDING, 'helper' as const] } : { reduce: true, ordered: true, refine: files.tree.refine }) : {}),

@@ -9,7 +9,9 @@
  *            set, and Docker's default list) what is missing, by group testing.
  *   linear   (strategy linear) run with the start set, then one item removed per run.
  *   minimal  (--minimal) remove what is recorded but not needed, by adaptive group testing,
- *            then prove 1-minimality: every single removal from the final set fails.
+ *            then prove 1-minimality: every kept item failed when removed alone, from the set
+ *            of its turn (as the one-item-per-run method proves it) or, with --strict, from
+ *            the final set itself (stale verdicts tested again).
  *   confirm  the final set, three runs on a fresh stack; a failure among them is reported as
  *            flaky, never hidden.
  */
@@ -17,7 +19,7 @@ import { CAPABILITIES, DOCKER_DEFAULT_CAPABILITIES } from '../model/capabilities
 import type { RunOutcome } from './stack-session.ts';
 import type { What } from './candidate.ts';
 import type { Maker, RecordedItem } from './record/trace.ts';
-import { addMissing, linearReduce, OracleError, proveOneMinimal, provenNeeded, reduce, reduceState, seededOrder, Tester, type Phase, type RunLog } from './search.ts';
+import { addMissing, linearReduce, OracleError, proveOneMinimal, provenNeeded, reduce, reduceState, seededOrder, Tester, type Phase, type Proof, type RunLog } from './search.ts';
 
 export type Strategy = 'record' | 'linear';
 
@@ -40,6 +42,8 @@ export interface MinimizeOptions {
   readonly what: What;
   readonly strategy: Strategy;
   readonly minimal: boolean;
+  /** With minimal: prove 1-minimality against the final set ('final-set', --strict), not as tested. */
+  readonly strict?: boolean;
   /**
    * Remove what is not needed by group testing even without --minimal (the file-list search:
    * there is no recording to start from, and the whole list is the start). --minimal adds the
@@ -97,9 +101,11 @@ export interface MinimizeResult {
   readonly added: readonly string[];
   /** Added back after the recorded set failed (whatever the start set held). */
   readonly addedAfterRecording: readonly string[];
-  /** True when every single removal from the result was run and failed. */
+  /** True when every item of the result was proven needed at the `proof` level. */
   readonly oneMinimal: boolean;
-  /** Items whose single removal was run against the final set and failed. */
+  /** With minimal: how single removals were proven to fail (against the set of their turn, or the final set). */
+  readonly proof?: Proof;
+  /** Items whose single removal was run (against the final set, or at 'as-tested' a superset of it) and failed. */
   readonly provenNeeded: readonly string[];
   /** Held by every candidate and never searched (MinimizeOptions.keep). */
   readonly kept: readonly string[];
@@ -175,6 +181,7 @@ export async function minimize(backend: MinimizeBackend, o: MinimizeOptions): Pr
     },
   });
   const confirmRuns = o.confirmRuns ?? 3;
+  const proof: Proof = o.strict ? 'final-set' : 'as-tested';
   /** Runs expected after the current phase: about `size` for --minimal, then the confirmation. */
   const later = (size: number) => (o.minimal ? Math.ceil(size) : 0) + confirmRuns;
   const start = new Set(o.start.filter((x) => !keep.has(x)));
@@ -256,7 +263,7 @@ export async function minimize(backend: MinimizeBackend, o: MinimizeOptions): Pr
         }
       }
       const proofOrder = o.strategy === 'record' && recorded ? [...splitByFailures(order, recorded.items).tolerated, ...splitByFailures(order, recorded.items).rest] : order;
-      if (o.minimal) await proveOneMinimal(state, proofOrder, tester, (r) => { remaining = r + confirmRuns; });
+      if (o.minimal) await proveOneMinimal(state, proofOrder, tester, (r) => { remaining = r + confirmRuns; }, proof);
       current = state.current;
     }
   } catch (e) {
@@ -283,7 +290,7 @@ export async function minimize(backend: MinimizeBackend, o: MinimizeOptions): Pr
   }
   const passes = confirmation.filter((c) => c.verdict === 'pass').length;
   const result = [...new Set([...current, ...keep])].sort();
-  const proven = o.minimal && !stopped ? provenNeeded(state) : [];
+  const proven = o.minimal && !stopped ? provenNeeded(state, proof) : [];
   return {
     what: o.what, strategy: o.strategy, minimal: o.minimal, seed: o.seed,
     start: [...o.start].sort(),
@@ -293,6 +300,7 @@ export async function minimize(backend: MinimizeBackend, o: MinimizeOptions): Pr
     added: result.filter((x) => !o.start.includes(x)),
     addedAfterRecording,
     oneMinimal: o.minimal && !stopped && proven.length === current.size,
+    ...(o.minimal ? { proof } : {}),
     provenNeeded: proven,
     kept: [...keep].sort(),
     runs: tester.runs,

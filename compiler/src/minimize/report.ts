@@ -59,6 +59,7 @@ export function buildReport(r: MinimizeResult, c: ReportContext): Record<string,
       added: r.added,
       addedAfterRecording: r.addedAfterRecording,
       oneMinimal: r.oneMinimal,
+      ...(r.proof ? { proof: r.proof } : {}),
       provenNeeded: r.provenNeeded.length,
       kept: r.kept,
     },
@@ -136,7 +137,11 @@ export function formatSummary(r: MinimizeResult, c: Pick<ReportContext, 'stack' 
   if (r.what === 'syscalls') out.push(`Docker's default profile: ${c.dockerDefault.profileNames} names (${c.dockerDefault.forService} allowed on this engine for this service)`);
   if (r.kept.length) out.push(`kept without a search: ${r.kept.join(' ')}`);
   out.push(r.minimal
-    ? (r.oneMinimal ? `1-minimal: proven (every single removal from this set failed an interaction${r.kept.length ? `; kept items aside` : ''})` : `1-minimal: NOT proven (${r.provenNeeded.length} of ${r.result.length - r.kept.length} items proven needed)`)
+    ? (r.oneMinimal
+      ? (r.proof === 'as-tested'
+        ? `1-minimal: proven as the one-item-per-run method proves it (every kept item failed an interaction when removed alone from the set of its turn, a superset of this one${r.kept.length ? `; kept items aside` : ''}; --strict tests each against this set)`
+        : `1-minimal: proven against this set (every single removal from it failed an interaction${r.kept.length ? `; kept items aside` : ''})`)
+      : `1-minimal: NOT proven (${r.provenNeeded.length} of ${r.result.length - r.kept.length} items proven needed)`)
     : '1-minimal: not checked (give --minimal to prove it)');
   const phases = r.phases.map((p) => `${p.phase} ${p.runs}`).join(', ');
   out.push(`runs: ${r.runs} (${phases})${r.errorRuns ? `, of which ${r.errorRuns} oracle error(s) retried` : ''}; wall time ${formatDuration(r.wallMs)}`);

@@ -11,9 +11,16 @@
  * do: an item (or group) is removed only when a run without it — and without everything removed
  * before — passes; a verdict "needed" holds for the set it was tested against. Removing one of two
  * alternatives passes, after which the other is needed; removing a pair that is only useful
- * together passes as a group even if neither single removal does. 1-minimality is then proven on
- * the *final* set: every item whose "needed" verdict was made against an earlier, larger set is
- * tested again until one pass changes nothing.
+ * together passes as a group even if neither single removal does.
+ *
+ * 1-minimality is proven at one of two levels (Proof):
+ *   - 'as-tested' (what the one-item-per-run method proves): every kept item failed when it was
+ *     removed alone from the set of its turn, a superset of the result. With a monotone oracle
+ *     (fewer permissions never make a run pass that failed) this is 1-minimality of the result;
+ *   - 'final-set': every item whose "needed" verdict was made against an earlier, larger set is
+ *     tested again against the final set until one pass changes nothing. This also finds the
+ *     items that only a later removal made unnecessary (the second of a pair needed only
+ *     together), at the cost of about one run per stale verdict.
  *
  * Group sizes follow Hwang's generalised binary splitting, adapted to an estimated number of
  * needed items: with few needed items among many (the pool of names to add back, or a whole
@@ -237,16 +244,25 @@ export async function reduce(state: ReduceState, items: readonly string[], teste
   options.onEstimate?.(0);
 }
 
+/** How 1-minimality is proven (see the head of this file). */
+export type Proof = 'as-tested' | 'final-set';
+
+/** Pure: whether an item's "needed" verdict is proof enough at this level. */
+function proven(state: ReduceState, x: string, proof: Proof): boolean {
+  const v = state.needed.get(x);
+  return proof === 'final-set' ? v === state.version : v !== undefined;
+}
+
 /**
- * Proves 1-minimality of state.current: every item is removed alone from the final set and the
- * run must fail. Verdicts made against the same set are reused; an item found removable is
- * removed, which makes the others' verdicts stale, so passes repeat until nothing changes.
+ * Proves 1-minimality of state.current: every item without a verdict that proves it (at the
+ * `proof` level) is removed alone and the run must fail. An item found removable is removed; at
+ * 'final-set' that makes the others' verdicts stale, so passes repeat until nothing changes.
  */
-export async function proveOneMinimal(state: ReduceState, order: readonly string[], tester: Tester, onEstimate?: (remainingRuns: number) => void): Promise<void> {
+export async function proveOneMinimal(state: ReduceState, order: readonly string[], tester: Tester, onEstimate?: (remainingRuns: number) => void, proof: Proof = 'final-set'): Promise<void> {
   for (;;) {
-    const stale = order.filter((x) => state.current.has(x) && state.needed.get(x) !== state.version);
+    const stale = order.filter((x) => state.current.has(x) && !proven(state, x, proof));
     // Items not in `order` (should not happen) are proven too, after the ordered ones.
-    for (const x of [...state.current].sort()) if (!order.includes(x) && state.needed.get(x) !== state.version) stale.push(x);
+    for (const x of [...state.current].sort()) if (!order.includes(x) && !proven(state, x, proof)) stale.push(x);
     if (stale.length === 0) return;
     for (let i = 0; i < stale.length; i++) {
       const x = stale[i]!;
@@ -289,7 +305,7 @@ export async function linearReduce(start: ReadonlySet<string>, order: readonly s
   return state;
 }
 
-/** Pure: items of `set` the last pass proved needed against exactly this set (1-minimal when all). */
-export function provenNeeded(state: ReduceState): string[] {
-  return [...state.current].filter((x) => state.needed.get(x) === state.version).sort();
+/** Pure: items of the current set proven needed at the `proof` level (1-minimal when all). */
+export function provenNeeded(state: ReduceState, proof: Proof = 'final-set'): string[] {
+  return [...state.current].filter((x) => proven(state, x, proof)).sort();
 }

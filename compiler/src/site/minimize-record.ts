@@ -21,6 +21,8 @@ export interface MinimizeSummary {
   readonly resultSize: number;
   readonly removed: number;
   readonly oneMinimal: boolean;
+  /** How 1-minimality was proven (reports without the field were proven against the final set). */
+  readonly proof: 'as-tested' | 'final-set';
   readonly runs: number;
   readonly wallMs: number;
   readonly confirmation: { readonly runs: number; readonly passed: number; readonly flaky: boolean };
@@ -54,6 +56,7 @@ export function summarizeReport(text: string, file: string, service: ServiceMode
     resultSize: json.result.size,
     removed: json.result.removed.length,
     oneMinimal: json.result.oneMinimal === true,
+    proof: json.result.proof === 'as-tested' ? 'as-tested' : 'final-set',
     runs: json.runs.total,
     wallMs: json.wallMs,
     confirmation: { runs: json.confirmation.runs, passed: json.confirmation.passed, flaky: json.confirmation.flaky },
