@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { cgroupContainerId, isRuncInit, RuncWatchdog } from '../compiler/src/minimize/runc-watchdog.ts';
+import { cgroupContainerId, isRuncInit, RuncWatchdog, serviceFromConfig } from '../compiler/src/minimize/runc-watchdog.ts';
 import { withHungInits, type RunOutcome } from '../compiler/src/minimize/stack-session.ts';
 
 const ID_A = 'a'.repeat(64);
@@ -25,6 +25,23 @@ describe('what the watchdog recognises', () => {
     expect(cgroupContainerId(`0::/system.slice/docker-${ID_A}.scope\n`)).toBe(ID_A);
     expect(cgroupContainerId('0::/user.slice/user-0.slice/session-1.scope\n')).toBeUndefined();
     expect(cgroupContainerId(`0::/docker/${ID_A}/init\n`)).toBeUndefined();
+  });
+});
+
+describe('whose container it is', () => {
+  it('reads the compose labels from the engine\'s configuration file, never through the engine', async () => {
+    const root = mkdtempSync(path.join(os.tmpdir(), 'hardspec-docker-root-'));
+    try {
+      mkdirSync(path.join(root, 'containers', ID_A), { recursive: true });
+      writeFileSync(path.join(root, 'containers', ID_A, 'config.v2.json'), JSON.stringify({ Config: { Labels: { 'com.docker.compose.project': 'hardspec-min-guestbook-1234', 'com.docker.compose.service': 'db' } } }));
+      expect(await serviceFromConfig(root, ID_A, 'hardspec-min-guestbook-1234')).toBe('db');
+      expect(await serviceFromConfig(root, ID_A, 'hardspec-min-guestbook-9999')).toBeUndefined();
+      expect(await serviceFromConfig(root, ID_B, 'hardspec-min-guestbook-1234')).toBeUndefined();
+      writeFileSync(path.join(root, 'containers', ID_A, 'config.v2.json'), '{not json');
+      expect(await serviceFromConfig(root, ID_A, 'hardspec-min-guestbook-1234')).toBeUndefined();
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
   });
 });
 

@@ -4,6 +4,7 @@
 //   hardspec minimize guestbook --service web --what syscalls --write && hardspec verify guestbook
 //   hardspec minimize guestbook --service web --what caps      # → no capabilities
 //   hardspec minimize guestbook --service php --what caps      # → no capabilities
+//   hardspec minimize guestbook --service db --what caps       # → no capabilities
 // and, for the committed 1-minimal allowlist of web, a sample of single removals must each fail.
 import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -69,8 +70,8 @@ describe.skipIf(!ready)('hardspec minimize guestbook (real engine)', () => {
     expect(v.code, v.out).toBe(0);
   });
 
-  it('capabilities: web and php need none of Docker\'s 14 defaults', { timeout: 600_000 }, async () => {
-    for (const service of ['web', 'php']) {
+  it('capabilities: web, php and db need none of Docker\'s 14 defaults', { timeout: 900_000 }, async () => {
+    for (const service of ['web', 'php', 'db']) {
       const r = await cli(['minimize', 'guestbook', '--service', service, '--what', 'caps'], work);
       expect(r.code, r.out).toBe(0);
       const report = readJson(path.join(work, `generated/guestbook/minimize/${service}-caps.json`));

@@ -45,6 +45,22 @@ export function isRuncInit(cmdline: string): boolean {
   return /(^|\/)(docker-)?runc$/.test(argv[0] ?? '') && argv[1] === 'init';
 }
 
+/**
+ * The compose service of a container of `project`, read from the engine's own configuration file
+ * of the container (`<data root>/containers/<id>/config.v2.json`), not through the engine: while
+ * runc init hangs, Docker 20.10 may not answer about that container. Undefined for another
+ * project's container, or when the file cannot be read.
+ */
+export async function serviceFromConfig(rootDir: string, containerId: string, project: string): Promise<string | undefined> {
+  try {
+    const config = JSON.parse(await readFile(path.join(rootDir, 'containers', containerId, 'config.v2.json'), 'utf8')) as { Config?: { Labels?: Record<string, string> } };
+    const labels = config.Config?.Labels ?? {};
+    return labels['com.docker.compose.project'] === project ? labels['com.docker.compose.service'] : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Pure: the container id in a /proc/PID/cgroup text (cgroupfs `/docker/ID`, systemd `docker-ID.scope`). */
 export function cgroupContainerId(cgroup: string): string | undefined {
   return /(?:^|[/-])([0-9a-f]{64})(?:\.scope)?$/m.exec(cgroup)?.[1];

@@ -30,7 +30,7 @@ import { runInteraction, specInteractions, type InteractionResult } from '../ver
 import { ensureSecrets, Scrubber } from '../verify/secrets.ts';
 import { lastLines } from '../verify/streams.ts';
 import { findFreePorts, remapPorts } from './ports.ts';
-import { RuncWatchdog, type HungInit } from './runc-watchdog.ts';
+import { RuncWatchdog, serviceFromConfig, type HungInit } from './runc-watchdog.ts';
 
 export type Verdict = 'pass' | 'fail' | 'error';
 
@@ -168,7 +168,7 @@ export class StackSession {
     private readonly scrubber: Scrubber,
   ) {
     this.watchdog = local && existsSync('/proc/self/cgroup')
-      ? new RuncWatchdog({ limitMs: RUNC_INIT_LIMIT_MS, intervalMs: RUNC_WATCH_INTERVAL_MS, serviceOf: async (id) => (await this.containers()).get(id) })
+      ? new RuncWatchdog({ limitMs: RUNC_INIT_LIMIT_MS, intervalMs: RUNC_WATCH_INTERVAL_MS, serviceOf: (id) => serviceFromConfig(facts.rootDir, id, project) })
       : undefined;
     this.watchdog?.start();
   }

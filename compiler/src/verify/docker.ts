@@ -85,6 +85,8 @@ export interface EngineFacts {
   readonly cgroupDriver: string;
   readonly cgroupVersion: string;
   readonly securityOptions: readonly string[];
+  /** The engine's data root (`/var/lib/docker`): where each container's configuration is kept. */
+  readonly rootDir: string;
 }
 
 /** Docker's architecture names → Node's. */
@@ -103,6 +105,7 @@ export async function engineFacts(docker: Docker): Promise<EngineFacts> {
     cgroupDriver: String(info.CgroupDriver ?? ''),
     cgroupVersion: String(info.CgroupVersion ?? ''),
     securityOptions: ((info.SecurityOptions as string[] | undefined) ?? []).slice().sort(),
+    rootDir: String(info.DockerRootDir ?? '/var/lib/docker'),
   };
 }
 
