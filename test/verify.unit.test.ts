@@ -478,6 +478,24 @@ describe('the interaction runner (fake engine)', () => {
       expect(r.observed).toMatchObject({ log: { service: 'php', contains: { 'guestbook: Unavailable': true, 'run abcd1234': true } }, started: { service: 'db' } });
     });
 
+    it('with clean_stop, fails a service the engine had to kill, and passes one that exited by itself', async () => {
+      const engine = new FakeEngine();
+      engine.logsAfterStop.php = 'guestbook: Unavailable: database connection failed (run abcd1234)\n';
+      const clean = { ...outage, cleanStop: true };
+      engine.inspections.db = { State: { ExitCode: 137 } } as never;
+      const killed = await runInteraction(interaction('outage', clean), runnerContext(engine, model));
+      expect(killed.status).toBe('failed');
+      expect(killed.problems![0]).toMatch(/^db did not stop by itself: the engine killed it after \d+ s \(exit code 137\)/);
+      expect(killed.observed).toMatchObject({ stopped: { service: 'db', exitCode: 137 }, started: { service: 'db' } });
+      engine.inspections.db = { State: { ExitCode: 0 } } as never;
+      expect((await runInteraction(interaction('outage', clean), runnerContext(engine, model))).status).toBe('passed');
+      engine.inspections.db = { State: { ExitCode: 1 } } as never;
+      expect((await runInteraction(interaction('outage', clean), runnerContext(engine, model))).problems).toEqual(['db did not stop cleanly: exit code 1, expected 0']);
+      // Without clean_stop the exit code is only observed.
+      engine.inspections.db = { State: { ExitCode: 137 } } as never;
+      expect((await runInteraction(interaction('outage', outage), runnerContext(engine, model))).status).toBe('passed');
+    });
+
     it('fails when the log lacks a line, and still starts the service again', async () => {
       const engine = new FakeEngine();
       engine.logsAfterStop.php = 'guestbook: Unavailable\n';

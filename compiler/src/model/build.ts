@@ -309,7 +309,7 @@ function buildCheck(c: Raw, path: string, service: string | undefined, r: SpecRe
     if (s === undefined) r.report('HS3028', `${path}/outage`, 'this outage check stops a container but names no service', 'add "service: <name>"', 'key');
     // `during` runs while `s` is stopped: it defaults to the spec's own service, like any check.
     const during = buildSimpleCheck(v.during, `${path}/outage/during`, service, r);
-    return { kind: 'outage', service: s ?? '', during, ...(v.log ? { log: { service: v.log.service, contains: [...v.log.contains] } } : {}) };
+    return { kind: 'outage', service: s ?? '', during, ...(v.log ? { log: { service: v.log.service, contains: [...v.log.contains] } } : {}), ...(v.clean_stop ? { cleanStop: true } : {}) };
   }
   if (!('persistence' in c)) return buildSimpleCheck(c, path, service, r);
   const v = c.persistence;

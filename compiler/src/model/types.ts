@@ -218,6 +218,8 @@ export interface OutageCheck {
   readonly service: string;
   readonly during: SimpleCheck;
   readonly log?: { readonly service: string; readonly contains: readonly string[] };
+  /** The service must exit by itself on its stop signal (exit code 0), not be killed at the end of the grace period. */
+  readonly cleanStop?: boolean;
 }
 export type Check = SimpleCheck | PersistenceCheck | OutageCheck;
 

@@ -1,5 +1,6 @@
 /**
- * `outage`: stop the service's container (`compose stop`), run `during` while it is down, look for
+ * `outage`: stop the service's container (`compose stop`; with `cleanStop` it must exit by itself
+ * with code 0, not be killed at the end of the grace period), run `during` while it is down, look for
  * `log.contains` in `log.service`'s output written since the stop, then start the container again
  * (`compose start`) and wait until it is healthy. The container is started again whatever
  * happened before (a failed stop, a failed check, the interaction's time limit: the runner waits
@@ -33,7 +34,10 @@ export async function runOutageCheck(check: OutageCheck, ctx: CheckContext, runS
   const since = Date.now();
   try {
     await ctx.engine.stop(check.service, ctx.timeoutMs);
-    observed.stopped = { service: check.service, durationMs: Date.now() - since };
+    const stopMs = Date.now() - since;
+    const exitCode = (await ctx.engine.inspect(check.service))?.State?.ExitCode;
+    observed.stopped = { service: check.service, durationMs: stopMs, exitCode: exitCode ?? null };
+    if (check.cleanStop && exitCode !== 0) problems.push(cleanStopProblem(check.service, exitCode, stopMs));
     // Not every check ends at once when the time limit aborts it: stop waiting, restore.
     const during = await untilAborted(runSimple(check.during, ctx), ctx.signal);
     during.method.forEach((m) => methods.add(m));
@@ -62,6 +66,12 @@ export async function runOutageCheck(check: OutageCheck, ctx: CheckContext, runS
   }
   if (notVerifiable && !problems.length) return { status: 'not-verifiable', method: [...methods], observed, problems: notVerifiable };
   return outcome(problems, [...methods], observed);
+}
+
+/** Pure: why a stop was not clean (exit code 137 is SIGKILL: the engine killed it at the end of the grace period). */
+export function cleanStopProblem(service: string, exitCode: number | undefined, stopMs: number): string {
+  if (exitCode === 137) return `${service} did not stop by itself: the engine killed it after ${Math.round(stopMs / 1000)} s (exit code 137); its stop signal went unanswered or its shutdown hung`;
+  return `${service} did not stop cleanly: exit code ${exitCode ?? 'unknown'}, expected 0`;
 }
 
 /** `work`, or a rejection with the signal's reason as soon as it aborts. */
