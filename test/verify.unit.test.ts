@@ -496,6 +496,16 @@ describe('the interaction runner (fake engine)', () => {
       expect((await runInteraction(interaction('outage', outage), runnerContext(engine, model))).status).toBe('passed');
     });
 
+    it('with only clean_stop, stops and starts the service and judges the stop', async () => {
+      const engine = new FakeEngine();
+      engine.inspections.web = { State: { ExitCode: 0 } } as never;
+      const r = await runInteraction(interaction('web-stop', { kind: 'outage', service: 'web', cleanStop: true }), runnerContext(engine, model));
+      expect(r.status).toBe('passed');
+      expect(engine.calls).toEqual(['stop web', 'start web']);
+      expect(r.observed).toMatchObject({ stopped: { service: 'web', exitCode: 0 }, started: { service: 'web' } });
+      expect(r.observed).not.toHaveProperty('during');
+    });
+
     it('fails when the log lacks a line, and still starts the service again', async () => {
       const engine = new FakeEngine();
       engine.logsAfterStop.php = 'guestbook: Unavailable\n';

@@ -81,6 +81,7 @@ const entries = [
   ['HS3030', 'unknown-selinux-class', 'error', 'Not an object class or permission of the SELinux reference policy (checked against the classes of the installed policy at the time hardspec was built).', 'selinux:\n  allow:\n    - { target: container_file_t, class: fiel, permissions: [read] }'],
   ['HS3031', 'invalid-port-address', 'error', 'The host address to bind a port to must be an IPv4 or IPv6 literal.', 'ports:\n  - { container: 80, host: 8080, host_ip: localhost }'],
   ['HS3032', 'outage-check-inside-stopped-service', 'error', 'The check an outage makes while its service is stopped cannot run inside that service: a stopped container runs nothing. Inside checks (exec, probe, sql, file) default to the spec\'s own service.', 'check:\n  outage:\n    service: db\n    during:\n      sql: { service: db, query: SELECT 1 }'],
+  ['HS3033', 'outage-checks-nothing', 'error', 'An outage check stops a service and starts it again; it must also check something: a check while the service is stopped (`during`), lines the outage must log (`log`), or that the service stopped by itself (`clean_stop`).', 'check:\n  outage:\n    service: web'],
 
   // ── HS4xxx: emit ───────────────────────────────────────────────────────────────────────────
   ['HS4001', 'invalid-compose-output', 'error', 'The generated compose file does not validate against the Compose Specification schema. This is a bug in hardspec; please report it with the spec.', '(none: internal check)'],

@@ -30,7 +30,7 @@ function remapCheck<T extends Check>(check: T, ports: PortMap): T {
     case 'port_closed':
       return { ...c, port: ports.get(c.port) ?? c.port } as T;
     case 'outage':
-      return { ...c, during: remapCheck(c.during, ports) } as T;
+      return (c.during ? { ...c, during: remapCheck(c.during, ports) } : c) as T;
     case 'persistence':
       return { ...c, write: remapCheck(c.write, ports), read: remapCheck(c.read, ports) } as T;
     default:

@@ -307,9 +307,10 @@ function buildCheck(c: Raw, path: string, service: string | undefined, r: SpecRe
     const v = c.outage;
     const s: string | undefined = v.service ?? service;
     if (s === undefined) r.report('HS3028', `${path}/outage`, 'this outage check stops a container but names no service', 'add "service: <name>"', 'key');
+    if (v.during === undefined && !v.log && !v.clean_stop) r.report('HS3033', `${path}/outage`, 'this outage check stops a service and starts it again but checks nothing', 'add a check to run while it is stopped (during), lines its outage must log (log), or clean_stop: true', 'key');
     // `during` runs while `s` is stopped: it defaults to the spec's own service, like any check.
-    const during = buildSimpleCheck(v.during, `${path}/outage/during`, service, r);
-    return { kind: 'outage', service: s ?? '', during, ...(v.log ? { log: { service: v.log.service, contains: [...v.log.contains] } } : {}), ...(v.clean_stop ? { cleanStop: true } : {}) };
+    const during = v.during === undefined ? undefined : buildSimpleCheck(v.during, `${path}/outage/during`, service, r);
+    return { kind: 'outage', service: s ?? '', ...(during ? { during } : {}), ...(v.log ? { log: { service: v.log.service, contains: [...v.log.contains] } } : {}), ...(v.clean_stop ? { cleanStop: true } : {}) };
   }
   if (!('persistence' in c)) return buildSimpleCheck(c, path, service, r);
   const v = c.persistence;

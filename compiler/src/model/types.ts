@@ -212,11 +212,11 @@ export interface PersistenceCheck {
   readonly write: SimpleCheck;
   readonly read: SimpleCheck;
 }
-/** Stop `service`, run `during` while it is down (and find `log.contains` in `log.service`'s output written meanwhile), start it again. */
+/** Stop `service` (cleanly, with cleanStop), run `during` while it is down (and find `log.contains` in `log.service`'s output written meanwhile), start it again. */
 export interface OutageCheck {
   readonly kind: 'outage';
   readonly service: string;
-  readonly during: SimpleCheck;
+  readonly during?: SimpleCheck;
   readonly log?: { readonly service: string; readonly contains: readonly string[] };
   /** The service must exit by itself on its stop signal (exit code 0), not be killed at the end of the grace period. */
   readonly cleanStop?: boolean;

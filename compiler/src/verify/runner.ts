@@ -61,7 +61,7 @@ export function checkService(check: Check): string | undefined {
 /** Pure: whose logs explain a failure: the check's own service, or for a URL the publishing service and what it depends on. */
 export function servicesConcerned(check: Check, model: StackModel): string[] {
   if (check.kind === 'outage') {
-    return [...new Set([check.service, ...(check.log ? [check.log.service] : []), ...servicesConcerned(check.during, model)])];
+    return [...new Set([check.service, ...(check.log ? [check.log.service] : []), ...(check.during ? servicesConcerned(check.during, model) : [])])];
   }
   if (check.kind === 'persistence') {
     return [...new Set([check.service, ...servicesConcerned(check.write, model), ...servicesConcerned(check.read, model)])];

@@ -1,6 +1,6 @@
 /**
  * `outage`: stop the service's container (`compose stop`; with `cleanStop` it must exit by itself
- * with code 0, not be killed at the end of the grace period), run `during` while it is down, look for
+ * with code 0, not be killed at the end of the grace period), run `during` (if any) while it is down, look for
  * `log.contains` in `log.service`'s output written since the stop, then start the container again
  * (`compose start`) and wait until it is healthy. The container is started again whatever
  * happened before (a failed stop, a failed check, the interaction's time limit: the runner waits
@@ -38,13 +38,15 @@ export async function runOutageCheck(check: OutageCheck, ctx: CheckContext, runS
     const exitCode = (await ctx.engine.inspect(check.service))?.State?.ExitCode;
     observed.stopped = { service: check.service, durationMs: stopMs, exitCode: exitCode ?? null };
     if (check.cleanStop && exitCode !== 0) problems.push(cleanStopProblem(check.service, exitCode, stopMs));
-    // Not every check ends at once when the time limit aborts it: stop waiting, restore.
-    const during = await untilAborted(runSimple(check.during, ctx), ctx.signal);
-    during.method.forEach((m) => methods.add(m));
-    // `result` is the check's verdict (an http check's observed data has its own `status`).
-    observed.during = { kind: check.during.kind, ...during.observed, result: during.status };
-    if (during.status === 'not-verifiable') notVerifiable = (during.problems ?? []).map((p) => `during the outage: ${p}`);
-    else problems.push(...(during.problems ?? []).map((p) => `while ${check.service} was stopped: ${p}`));
+    if (check.during) {
+      // Not every check ends at once when the time limit aborts it: stop waiting, restore.
+      const during = await untilAborted(runSimple(check.during, ctx), ctx.signal);
+      during.method.forEach((m) => methods.add(m));
+      // `result` is the check's verdict (an http check's observed data has its own `status`).
+      observed.during = { kind: check.during.kind, ...during.observed, result: during.status };
+      if (during.status === 'not-verifiable') notVerifiable = (during.problems ?? []).map((p) => `during the outage: ${p}`);
+      else problems.push(...(during.problems ?? []).map((p) => `while ${check.service} was stopped: ${p}`));
+    }
     if (check.log) {
       methods.add('docker-logs');
       const found = await waitForLog(ctx, check.log.service, check.log.contains, since);
