@@ -15,7 +15,8 @@ import { readStack } from '../compiler/src/io/read-specs.ts';
 import { DockerBackend } from '../compiler/src/minimize/docker-backend.ts';
 import { validateReport } from '../compiler/src/minimize/report.ts';
 import { seededOrder } from '../compiler/src/minimize/search.ts';
-import { StackSession } from '../compiler/src/minimize/stack-session.ts';
+import { RUNC_INIT_LIMIT_MS, StackSession } from '../compiler/src/minimize/stack-session.ts';
+import { dockerDefaultUnconditional } from '../compiler/src/emit/seccomp/docker-default.ts';
 import { compile } from '../compiler/src/pipeline.ts';
 import { chromiumAvailable, dockerAvailable, labelled, nothing, REPO } from './fixtures/verify-support/engine.ts';
 
@@ -28,6 +29,12 @@ async function cli(args: readonly string[], cwd: string): Promise<{ code: number
   const code = await runMain(args, { stdout: { write }, stderr: { write }, cwd, env: { ...process.env, NO_COLOR: '1' } });
   return { code, out };
 }
+
+/** The db allowlist the strict search of 2026-11-30 found (before the clean-stop interaction existed). */
+const DB_2026_11_30 = ['accept4', 'access', 'arch_prctl', 'bind', 'chdir', 'clone', 'close', 'connect', 'dup', 'execve', 'exit', 'fallocate', 'fcntl',
+  'fdatasync', 'fstatfs', 'futex', 'getcwd', 'getdents64', 'getpeername', 'getsockopt', 'listen', 'lseek', 'mmap', 'mprotect', 'munmap',
+  'newfstatat', 'openat', 'pipe2', 'poll', 'pread64', 'pwrite64', 'read', 'readlink', 'recvfrom', 'restart_syscall', 'rt_sigreturn',
+  'sendto', 'setsockopt', 'socket', 'write'];
 
 const readJson = (p: string) => JSON.parse(readFileSync(p, 'utf8')) as Record<string, any>;
 
@@ -79,6 +86,33 @@ describe.skipIf(!ready)('hardspec minimize guestbook (real engine)', () => {
       expect(report.result.items).toEqual([]);
       expect(report.confirmation.confirmed).toBe(true);
     }
+  });
+
+  it('kills a runc init that a candidate wedged: the run fails as the candidate\'s, and the engine answers again', { timeout: 300_000 }, async () => {
+    const input = await readStack(path.join(specs, 'guestbook'), path.join(work, 'generated'), work);
+    const session = await StackSession.open({ model: compile([input]).stacks[0]!.model, stackDir: path.join(specs, 'guestbook'), outStackDir: path.join(work, 'generated/guestbook'), env: process.env });
+    const backend = new DockerBackend(session, session.model, 'db', 'syscalls', new AbortController().signal, undefined);
+    try {
+      // A candidate of the db search of 2026-11-30 (its 40-call result, without execve). runc
+      // installs the filter in its init process before it executes mariadbd: without execve that
+      // fails, without exit_group runc init cannot exit, and without tgkill Go cannot even abort:
+      // its panic path spins. Docker 20.10 then holds the container's lock.
+      const wedging = new Set(DB_2026_11_30.filter((x) => x !== 'execve'));
+      expect(dockerDefaultUnconditional()).toEqual(expect.arrayContaining([...wedging]));
+      const started = Date.now();
+      const out = await backend.run(wedging, { fresh: true });
+      expect(out.verdict, JSON.stringify(out)).toBe('fail');
+      expect(out.error).toBeUndefined();
+      expect(out.hungInits?.length).toBeGreaterThan(0);
+      expect(out.hungInits!.every((h) => h.service === 'db' && h.seenMs >= RUNC_INIT_LIMIT_MS)).toBe(true);
+      expect(out.unhealthy.find((u) => u.service === 'db')?.reason).toMatch(/^runc init hung for \d+ s after the candidate's filter was installed; killed/);
+      expect(Date.now() - started).toBeLessThan(240_000);
+      // The engine answers about every container of the run again (inspect waited for ever before).
+      for (const id of (await session.containers()).keys()) expect((await session.docker.getContainer(id).inspect()).Id).toBe(id);
+    } finally {
+      await session.close();
+    }
+    expect(labelled(`io.hardspec.run=${session.runId}`)).toEqual(nothing);
   });
 
   // Runs only when a 1-minimal report is committed; without one it shows as skipped, never as passed.
