@@ -130,12 +130,15 @@ A \`persistence\` check holds \`service\`, \`write\` and \`read\`, each \`write\
 other checks: it runs \`write\`, removes and recreates the service's container (keeping its
 volumes), waits for it to be healthy, then runs \`read\`.
 
-An \`outage\` check holds \`service\`, \`during\` (one of the other checks) and an optional \`log\`
-(\`service\` and \`contains\`): it stops the service's container, runs \`during\` while it is down,
-requires every \`contains\` text in \`log.service\`'s output written since the stop (waiting up to
-5 s for it to arrive), then starts the container again and waits for it to be healthy, whatever
-\`during\` found. It proves that a hardened stack still fails visibly: an honest error for the
-visitor and the cause in the log for the operator.
+An \`outage\` check holds \`service\` and at least one of \`during\` (one of the other checks),
+\`log\` (\`service\` and \`contains\`) and \`clean_stop\`: it stops the service's container, with
+\`clean_stop: true\` requires that the container exited by itself with code 0 (not killed by the
+engine at the end of the 10 s grace period), runs \`during\` while it is down, requires every
+\`contains\` text in \`log.service\`'s output written since the stop (waiting up to 5 s for it to
+arrive), then starts the container again and waits for it to be healthy, whatever \`during\`
+found. It proves that a hardened stack still fails visibly (an honest error for the visitor and
+the cause in the log for the operator) and still stops cleanly (a filter that denies the calls
+of a shutdown, sigwait, kill or sendmsg, leaves the service to be killed).
 
 ## Full example
 
