@@ -49,12 +49,13 @@ describe('a scan of /proc', () => {
   let root = '';
   afterEach(() => { if (root) rmSync(root, { recursive: true, force: true }); });
 
-  function proc(entries: Record<number, { cmdline: string; cgroup: string; start?: string }>): string {
+  function proc(entries: Record<number, { cmdline: string; cgroup: string; start?: string; seccomp?: number }>): string {
     root = mkdtempSync(path.join(os.tmpdir(), 'hardspec-proc-'));
     for (const [pid, e] of Object.entries(entries)) {
       mkdirSync(path.join(root, pid));
       writeFileSync(path.join(root, pid, 'cmdline'), e.cmdline);
       writeFileSync(path.join(root, pid, 'cgroup'), e.cgroup);
+      writeFileSync(path.join(root, pid, 'status'), `Name:\trunc:[2:INIT]\nNoNewPrivs:\t1\nSeccomp:\t${e.seccomp ?? 2}\nSeccomp_filters:\t1\n`);
       // Field 22 (start time) is the 20th after the command name.
       writeFileSync(path.join(root, pid, 'stat'), `${pid} (runc:[2:INIT]) S ${'1 '.repeat(18)}${e.start ?? '100'} 0 0\n`);
     }
@@ -86,10 +87,25 @@ describe('a scan of /proc', () => {
     clock.t = 20_000;
     await w.scan();
     expect(killed).toEqual([10]);
-    expect(w.take()).toEqual([{ pid: 10, containerId: ID_A, service: 'db', seenMs: 20_000 }]);
-    expect(w.take()).toEqual([]);
+    expect(await w.take()).toEqual([{ pid: 10, containerId: ID_A, service: 'db', seenMs: 20_000 }]);
+    expect(await w.take()).toEqual([]);
     // Killed processes take a moment to go: the next scan starts its clock again.
     clock.t = 22_000;
+    await w.scan();
+    expect(killed).toEqual([10]);
+  });
+
+  it('never counts a runc init whose filter is not installed yet (it may wait on its exec FIFO)', async () => {
+    const root = proc({ 10: { cmdline: 'runc\0init\0', cgroup: `0::/docker/${ID_A}\n`, seccomp: 0 } });
+    const clock = { t: 0 };
+    const killed: number[] = [];
+    const w = watchdog(root, clock, killed);
+    for (clock.t = 0; clock.t <= 60_000; clock.t += 10_000) await w.scan();
+    expect(killed).toEqual([]);
+    // Installed now: its clock starts here.
+    writeFileSync(path.join(root, '10', 'status'), 'Seccomp:\t2\n');
+    await w.scan();
+    clock.t = 90_000;
     await w.scan();
     expect(killed).toEqual([10]);
   });
@@ -114,6 +130,7 @@ describe('a scan of /proc', () => {
     mkdirSync(path.join(root, '10'));
     writeFileSync(path.join(root, '10', 'cmdline'), 'runc\0init\0');
     writeFileSync(path.join(root, '10', 'cgroup'), `0::/docker/${ID_A}\n`);
+    writeFileSync(path.join(root, '10', 'status'), 'Seccomp:\t2\n');
     writeFileSync(path.join(root, '10', 'stat'), `10 (runc:[2:INIT]) S ${'1 '.repeat(18)}900 0 0\n`);
     clock.t = 36_000;
     await w.scan();
@@ -123,7 +140,7 @@ describe('a scan of /proc', () => {
     clock.t = 56_000;
     await w.scan();
     expect(killed).toEqual([10]);
-    expect(w.take()[0]!.seenMs).toBe(20_000);
+    expect((await w.take())[0]!.seenMs).toBe(20_000);
   });
 });
 

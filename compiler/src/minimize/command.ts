@@ -53,14 +53,13 @@ and proves it with three confirmation runs. Needs root and the local Docker engi
   --service NAME    the service to minimise
   --what KIND       syscalls, caps, or files (the strip list of a stripped image: group tests
                     over its packages, folders and files, each candidate a stripped image with
-                    its ELF closure; --minimal proves no single item can go)
+                    its ELF closure; --minimal proves each kept item is needed)
   --strategy S      record (default): trace one run with eBPF (bpftrace), prove the recorded set,
                     add back what is missing by group testing;
                     linear: remove one item per run from the spec's set (the manual method)
-  --minimal         also remove what is recorded but not needed and prove 1-minimality
-                    (removing any single remaining item makes an interaction fail) as the
-                    one-item-per-run method proves it: each kept item failed when removed
-                    alone from the set of its turn (a superset of the result)
+  --minimal         also remove what is recorded but not needed and prove 1-minimality as
+                    the one-item-per-run method proves it: each kept item made an interaction
+                    fail when removed alone from the set of its turn (a superset of the result)
   --strict          with --minimal: prove each single removal against the final set itself,
                     testing again every verdict a later removal made stale (about one run
                     more per kept item; also finds items that only a later removal freed)

@@ -290,7 +290,9 @@ export async function minimize(backend: MinimizeBackend, o: MinimizeOptions): Pr
   }
   const passes = confirmation.filter((c) => c.verdict === 'pass').length;
   const result = [...new Set([...current, ...keep])].sort();
-  const proven = o.minimal && !stopped ? provenNeeded(state, proof) : [];
+  // The one-item-per-run method proves each kept item as tested, with or without --minimal.
+  const proves = o.minimal || o.strategy === 'linear';
+  const proven = proves && !stopped ? provenNeeded(state, proof) : [];
   return {
     what: o.what, strategy: o.strategy, minimal: o.minimal, seed: o.seed,
     start: [...o.start].sort(),
@@ -299,8 +301,8 @@ export async function minimize(backend: MinimizeBackend, o: MinimizeOptions): Pr
     removed: o.start.filter((x) => !result.includes(x)).sort(),
     added: result.filter((x) => !o.start.includes(x)),
     addedAfterRecording,
-    oneMinimal: o.minimal && !stopped && proven.length === current.size,
-    ...(o.minimal ? { proof } : {}),
+    oneMinimal: proves && !stopped && proven.length === current.size,
+    ...(proves ? { proof } : {}),
     provenNeeded: proven,
     kept: [...keep].sort(),
     runs: tester.runs,

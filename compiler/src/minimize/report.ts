@@ -136,7 +136,7 @@ export function formatSummary(r: MinimizeResult, c: Pick<ReportContext, 'stack' 
   if (r.added.length) out.push(`added (not in the start set): ${r.added.join(' ')}`);
   if (r.what === 'syscalls') out.push(`Docker's default profile: ${c.dockerDefault.profileNames} names (${c.dockerDefault.forService} allowed on this engine for this service)`);
   if (r.kept.length) out.push(`kept without a search: ${r.kept.join(' ')}`);
-  out.push(r.minimal
+  out.push(r.minimal || r.proof
     ? (r.oneMinimal
       ? (r.proof === 'as-tested'
         ? `1-minimal: proven as the one-item-per-run method proves it (every kept item failed an interaction when removed alone from the set of its turn, a superset of this one${r.kept.length ? `; kept items aside` : ''}; --strict tests each against this set)`

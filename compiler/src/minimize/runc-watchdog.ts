@@ -8,9 +8,9 @@
  * call about the container waits (compose gives up after 60 s, `docker inspect` never answers),
  * and a search would stop on a wedged engine. Seen on the guestbook's db during `--minimal`.
  *
- * A healthy `runc init` lives for milliseconds. The watchdog scans the host's /proc every few
- * seconds for `runc init` processes in the cgroup of one of this run's containers, kills those
- * seen for longer than the limit (SIGKILL: the process is the runtime's, not the service's) and
+ * A healthy `runc init` lives for milliseconds once its filter is installed. The watchdog scans the
+ * host's /proc every few seconds for `runc init` processes with a seccomp filter (Seccomp: 2) in the
+ * cgroup of one of this run's containers, kills those seen for longer than the limit (SIGKILL: the process is the runtime's, not the service's) and
  * keeps what it did, so the run is told apart: the candidate failed, it made the runtime hang.
  * It works only when the engine runs on this host (its /proc is ours); elsewhere it is not started.
  */
@@ -37,6 +37,12 @@ export interface WatchdogOptions {
   readonly serviceOf: (containerId: string) => Promise<string | undefined>;
   readonly kill?: (pid: number) => void;
   readonly now?: () => number;
+}
+
+/** The start time of /proc/PID (field 22 of stat, clock ticks since boot), '' when it is gone. */
+async function startTime(dir: string): Promise<string> {
+  const stat = await readFile(path.join(dir, 'stat'), 'utf8').catch(() => '');
+  return stat ? (stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] ?? '') : '';
 }
 
 /** Pure: whether a NUL-separated command line is runc's init (argv: `runc init`, by any path to runc). */
@@ -95,8 +101,9 @@ export class RuncWatchdog {
     await this.scanning;
   }
 
-  /** What was killed since the last call. */
-  take(): HungInit[] {
+  /** What was killed since the last call, once a scan in progress has ended. */
+  async take(): Promise<HungInit[]> {
+    await this.scanning;
     return this.killed.splice(0);
   }
 
@@ -111,19 +118,24 @@ export class RuncWatchdog {
       if (!isRuncInit(cmdline)) continue;
       const containerId = cgroupContainerId(await readFile(path.join(dir, 'cgroup'), 'utf8').catch(() => ''));
       if (!containerId) continue;
+      // Only once the filter is installed (Seccomp: 2): before that, runc init may wait on its exec
+      // FIFO for as long as a busy engine takes to send `runc start`, and that is no hang.
+      if (!/^Seccomp:\s*2\s*$/m.test(await readFile(path.join(dir, 'status'), 'utf8').catch(() => ''))) continue;
       // The pid and its start time: a reused pid is another process.
-      const stat = await readFile(path.join(dir, 'stat'), 'utf8').catch(() => '');
-      const key = `${entry}:${stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] ?? ''}`;
+      const key = `${entry}:${await startTime(dir)}`;
       seen.add(key);
       const first = this.firstSeen.get(key) ?? now;
       this.firstSeen.set(key, first);
       if (now - first < this.o.limitMs) continue;
       const service = await this.o.serviceOf(containerId);
       if (service === undefined) continue;
+      // Still the same process after the await?
+      if (`${entry}:${await startTime(dir)}` !== key) continue;
       try {
         this.kill(Number(entry));
-      } catch {
-        continue; // gone meanwhile
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === 'ESRCH') continue; // gone meanwhile
+        throw e;
       }
       this.killed.push({ pid: Number(entry), containerId, service, seenMs: now - first });
       this.firstSeen.delete(key);

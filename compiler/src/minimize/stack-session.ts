@@ -225,15 +225,27 @@ export class StackSession {
    * `beforeStart` runs just before containers are created (the recorder starts there).
    */
   async runCandidate(artifacts: readonly Artifact[], service: string, signal: AbortSignal, hooks: { beforeStart?: () => Promise<void>; forceStack?: boolean } = {}): Promise<RunOutcome> {
-    this.watchdog?.take();
+    // A kill between runs (a health check's exec in the last one): nobody's verdict, but what it
+    // left behind is not known, so this run starts from a clean stack.
+    const between = (await this.watchdog?.take()) ?? [];
+    if (between.length) {
+      this.up = false;
+      this.o.say?.(`killed a hung runc init between runs (${between.map((h) => h.service).join(', ')}); starting the stack again`);
+    }
     try {
       const outcome = await this.runCandidateOnce(artifacts, service, signal, hooks);
-      const hung = this.watchdog?.take() ?? [];
-      if (hung.length) this.up = false; // what the kill left behind is not known: start from clean
-      return withHungInits(outcome, hung);
+      const hung = (await this.watchdog?.take()) ?? [];
+      if (!hung.length) return outcome;
+      this.up = false; // what the kill left behind is not known: start from clean
+      // Only the service under test runs the candidate's filter: a hang elsewhere is no verdict.
+      const others = hung.filter((h) => h.service !== service);
+      if (others.length && others.length === hung.length) {
+        return this.errorOutcome(outcome.scope, outcome.restarted, Date.now() - outcome.durationMs, `runc init of ${[...new Set(others.map((h) => h.service))].join(', ')} (not the service under test) hung and was killed`);
+      }
+      return withHungInits(outcome, hung.filter((h) => h.service === service));
     } catch (e) {
       // The engine stayed wedged although the watchdog killed what hung: say so with the error.
-      const hung = this.watchdog?.take() ?? [];
+      const hung = (await this.watchdog?.take()) ?? [];
       if (hung.length && e instanceof Error) e.message += ` (hardspec had killed a hung runc init of ${hung.map((h) => h.service).join(', ')})`;
       throw e;
     }
@@ -327,7 +339,8 @@ export class StackSession {
     });
     const evidenceDir = path.join(this.dir, 'evidence');
     const runToken = `${this.runId}r${this.runs}`;
-    const rc = { engine, model, runToken, stackDir: this.o.stackDir, evidenceDir, scrubber: this.scrubber, browser: this.browser, signal };
+    // The verdict needs no log tails: one read, no waiting for the logs to settle.
+    const rc = { engine, model, runToken, stackDir: this.o.stackDir, evidenceDir, scrubber: this.scrubber, browser: this.browser, signal, logSettle: { quietMs: 0, maxMs: 0 } };
     const out: InteractionResult[] = [];
     for (const it of functionalInteractions(model)) {
       const r = await runInteraction(it, rc);

@@ -10,6 +10,7 @@ import { runCheck } from './checks/index.ts';
 import { restoreBudgetMs } from './checks/outage.ts';
 import type { CheckContext, CheckOutcome, CheckStatus, Method } from './checks/types.ts';
 import type { VerifierEngine } from './engine.ts';
+import { sleep } from './lifecycle.ts';
 import type { Scrubber } from './secrets.ts';
 
 export type ResultStatus = CheckStatus | 'skipped';
@@ -144,7 +145,7 @@ async function logTails(engine: VerifierEngine, services: readonly string[], lin
   };
   const same = (a: Record<string, string>, b: Record<string, string>) => services.every((s) => a[s] === b[s]);
   const until = Date.now() + settle.maxMs;
-  const pause = () => new Promise((r) => setTimeout(r, signal?.aborted ? 0 : settle.quietMs));
+  const pause = () => sleep(settle.quietMs, signal).catch(() => undefined);
   await pause();
   let last = await read();
   while (Date.now() < until && !signal?.aborted) {
