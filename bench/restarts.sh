@@ -39,15 +39,13 @@ wait_healthy() {
 }
 
 say "# restarts.sh $service × $rounds — $(date -u +%FT%TZ), $(hostname), seccomp profile sha256 $(sha256sum "$dir/seccomp/$service.json" | cut -c1-12)"
-compose up -d >/dev/null 2>&1
 failed=0
 for round in $(seq 0 "$rounds"); do
-  if (( round > 0 )); then
-    compose rm -sf "$service" >/dev/null 2>&1
-    compose up -d --no-deps "$service" >/dev/null 2>&1 || true
-  fi
-  id=$(compose ps -q "$service")
+  if (( round > 0 )); then compose rm -sf "$service" >/dev/null 2>&1; fi
   started=$(date +%s.%N)
+  # Round 0 starts the whole stack (compose waits for the service's health before its dependents).
+  if (( round == 0 )); then compose up -d >/dev/null 2>&1 || true; else compose up -d --no-deps "$service" >/dev/null 2>&1 || true; fi
+  id=$(compose ps -q "$service")
   if why=$(wait_healthy "$id"); then
     say "  round $round: healthy after $(printf '%.1f' "$(echo "$(date +%s.%N) - $started" | bc)") s"
   else
