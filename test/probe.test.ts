@@ -546,4 +546,25 @@ describe.skipIf(noDocker)(`probe in a container (${dockerImage ?? 'no image'}, r
     expect(e.ok).toBe(false);
     expect(['EPERM', 'ENOSYS']).toContain(e.errnoName);
   }, 120_000);
+
+  it('ends under a filter that allows exit but not exit_group (as the guestbook db\'s does)', () => {
+    // mariadbd ends with its last thread and needs no exit_group; the probe must still end there
+    // (it once looped on the denied exit_group until the check's time limit).
+    const runcNeeds = ['execve', 'close', 'openat', 'write', 'futex', 'getpid', 'rt_sigreturn', 'epoll_ctl', 'fstatfs', 'getdents64'];
+    const goRuntime = ['nanosleep', 'sched_yield', 'mmap', 'munmap', 'madvise', 'rt_sigprocmask', 'sigaltstack', 'gettid', 'tgkill'];
+    const profile = {
+      defaultAction: 'SCMP_ACT_ERRNO',
+      defaultErrnoRet: 1,
+      syscalls: [{ names: [...runcNeeds, ...goRuntime, 'exit', process.arch === 'arm64' ? 'ppoll' : 'pause'], action: 'SCMP_ACT_ALLOW' }],
+    };
+    const file = join(scratch, 'seccomp-no-exit-group.json');
+    writeFileSync(file, JSON.stringify(profile));
+    const id = startContainer(['--security-opt', `seccomp=${file}`]);
+    started.push(id);
+    const t0 = Date.now();
+    const r = dockerExec(id, ['write', '/x']);
+    expect(r.status).toBe(30);
+    expect(r.result).toMatchObject({ ok: false, errno: 30, errnoName: 'EROFS' });
+    expect(Date.now() - t0).toBeLessThan(10_000);
+  }, 120_000);
 });

@@ -10,7 +10,8 @@
  *    allowlist those could be denied or kill the process before the probed
  *    operation even runs, so the probe would measure its own runtime instead
  *    of the container.  Here the only syscalls issued are `write` (the
- *    report), `exit_group`, and the syscall(s) of the probed operation.
+ *    report), `exit_group` (or `exit` where it is denied), and the syscall(s)
+ *    of the probed operation.
  *    File descriptors are deliberately never closed: exit closes them, and
  *    `close` would be one more syscall the allowlist must contain.
  *  - The exit status is the primary channel, because stdout may be
@@ -51,6 +52,7 @@ typedef long ssize_t;
 #define NR_getegid     108
 #define NR_mount       165
 #define NR_umount2     166
+#define NR_exit        60
 #define NR_exit_group  231
 #define NR_keyctl      250
 #define NR_openat      257
@@ -97,6 +99,7 @@ __asm__(".text\n"
 #define NR_openat      56
 #define NR_read        63
 #define NR_write       64
+#define NR_exit        93
 #define NR_exit_group  94
 #define NR_unshare     97
 #define NR_ptrace      117
@@ -296,10 +299,15 @@ static void begin(const char *op, const char *target)
 	}
 }
 
+/* exit_group, or exit when the filter denies exit_group (a service that ends with its last
+ * thread needs only exit): the probe has one thread, so either ends it.  Looping on a denied
+ * exit_group alone would leave the probe spinning until its check times out. */
 static __attribute__((noreturn)) void exit_group(int status)
 {
-	for (;;)
+	for (;;) {
 		sys1(NR_exit_group, status);
+		sys1(NR_exit, status);
+	}
 }
 
 /* Finish the line with ok/errno, write it, and exit with the status that
