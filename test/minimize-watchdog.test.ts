@@ -49,16 +49,20 @@ describe('a scan of /proc', () => {
   let root = '';
   afterEach(() => { if (root) rmSync(root, { recursive: true, force: true }); });
 
-  function proc(entries: Record<number, { cmdline: string; cgroup: string; start?: string; seccomp?: number }>): string {
+  interface Entry { cmdline: string; cgroup: string; start?: string; seccomp?: number }
+
+  function writeEntry(dir: string, pid: string, e: Entry): void {
+    mkdirSync(path.join(dir, pid));
+    writeFileSync(path.join(dir, pid, 'cmdline'), e.cmdline);
+    writeFileSync(path.join(dir, pid, 'cgroup'), e.cgroup);
+    writeFileSync(path.join(dir, pid, 'status'), `Name:\trunc:[2:INIT]\nNoNewPrivs:\t1\nSeccomp:\t${e.seccomp ?? 2}\nSeccomp_filters:\t1\n`);
+    // Field 22 (start time) is the 20th after the command name.
+    writeFileSync(path.join(dir, pid, 'stat'), `${pid} (runc:[2:INIT]) S ${'1 '.repeat(18)}${e.start ?? '100'} 0 0\n`);
+  }
+
+  function proc(entries: Record<number, Entry>): string {
     root = mkdtempSync(path.join(os.tmpdir(), 'hardspec-proc-'));
-    for (const [pid, e] of Object.entries(entries)) {
-      mkdirSync(path.join(root, pid));
-      writeFileSync(path.join(root, pid, 'cmdline'), e.cmdline);
-      writeFileSync(path.join(root, pid, 'cgroup'), e.cgroup);
-      writeFileSync(path.join(root, pid, 'status'), `Name:\trunc:[2:INIT]\nNoNewPrivs:\t1\nSeccomp:\t${e.seccomp ?? 2}\nSeccomp_filters:\t1\n`);
-      // Field 22 (start time) is the 20th after the command name.
-      writeFileSync(path.join(root, pid, 'stat'), `${pid} (runc:[2:INIT]) S ${'1 '.repeat(18)}${e.start ?? '100'} 0 0\n`);
-    }
+    for (const [pid, e] of Object.entries(entries)) writeEntry(root, pid, e);
     mkdirSync(path.join(root, 'self'));
     return root;
   }
@@ -127,11 +131,7 @@ describe('a scan of /proc', () => {
     rmSync(path.join(root, '10'), { recursive: true });
     clock.t = 34_000;
     await w.scan();
-    mkdirSync(path.join(root, '10'));
-    writeFileSync(path.join(root, '10', 'cmdline'), 'runc\0init\0');
-    writeFileSync(path.join(root, '10', 'cgroup'), `0::/docker/${ID_A}\n`);
-    writeFileSync(path.join(root, '10', 'status'), 'Seccomp:\t2\n');
-    writeFileSync(path.join(root, '10', 'stat'), `10 (runc:[2:INIT]) S ${'1 '.repeat(18)}900 0 0\n`);
+    writeEntry(root, '10', { cmdline: 'runc\0init\0', cgroup: `0::/docker/${ID_A}\n`, start: '900' });
     clock.t = 36_000;
     await w.scan();
     clock.t = 55_000;

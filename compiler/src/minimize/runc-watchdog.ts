@@ -16,6 +16,7 @@
  */
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { statStartTime } from '../verify/lifecycle.ts';
 
 /** What the watchdog killed. */
 export interface HungInit {
@@ -42,7 +43,7 @@ export interface WatchdogOptions {
 /** The start time of /proc/PID (field 22 of stat, clock ticks since boot), '' when it is gone. */
 async function startTime(dir: string): Promise<string> {
   const stat = await readFile(path.join(dir, 'stat'), 'utf8').catch(() => '');
-  return stat ? (stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] ?? '') : '';
+  return stat ? (statStartTime(stat) ?? '') : '';
 }
 
 /** Pure: whether a NUL-separated command line is runc's init (argv: `runc init`, by any path to runc). */

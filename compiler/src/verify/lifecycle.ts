@@ -20,12 +20,16 @@ export const COMPOSE_NETWORK_LABEL = 'com.docker.compose.network';
 
 // ── Processes ─────────────────────────────────────────────────────────────────────────────────
 
+/** Pure: field 22 of a /proc/<pid>/stat text (start time in clock ticks since boot). */
+export function statStartTime(stat: string): string | undefined {
+  // The command name (field 2) may hold spaces and parentheses: split after the last ')'.
+  return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+}
+
 /** Field 22 of /proc/<pid>/stat (start time in clock ticks since boot), or undefined. */
 export function pidStartTime(pid: number): string | undefined {
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // The command name (field 2) may hold spaces and parentheses: split after the last ')'.
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+    return statStartTime(readFileSync(`/proc/${pid}/stat`, 'utf8'));
   } catch {
     return undefined;
   }
