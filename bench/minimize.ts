@@ -2,10 +2,12 @@
  * `npm run bench:minimize`: on the guestbook, for each service, the container runs and wall time
  * of `--strategy linear` (one item removed per run, whole stack restarted, as by hand), of the
  * default (record, prove, confirm), of `--minimal` (plus group testing and the proof of
- * 1-minimality as one-item-per-run proves it) and of `--minimal --strict` (the proof against
- * the final set), their ratios, and the allowlist sizes against Docker's default profile.
+ * 1-minimality as one-item-per-run proves it), of `--minimal --parallel N` (the same search with
+ * N candidates run side by side, strategy "parallel") and of `--minimal --strict` (the proof
+ * against the final set), their ratios, and the allowlist sizes against Docker's default profile.
  *
- *   npm run bench:minimize -- [--services web,php,db] [--strategies default,minimal,strict,linear] [--seed N] [--report-only]
+ *   npm run bench:minimize -- [--services web,php,db] [--strategies default,minimal,parallel,strict,linear]
+ *                             [--lanes N] [--seed N] [--report-only]
  *
  * --report-only runs nothing: it prints the table (and ratios) from the reports measured so far.
  *
@@ -23,7 +25,8 @@ import { dockerDefaultUnconditional } from '../compiler/src/emit/seccomp/docker-
 import { formatDuration } from '../compiler/src/minimize/report.ts';
 
 const REPO = fileURLToPath(new URL('..', import.meta.url));
-type Strategy = 'default' | 'minimal' | 'strict' | 'linear';
+type Strategy = 'default' | 'minimal' | 'parallel' | 'strict' | 'linear';
+const STRATEGIES: readonly Strategy[] = ['default', 'minimal', 'parallel', 'strict', 'linear'];
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -32,7 +35,9 @@ function arg(name: string, fallback: string): string {
 
 const services = arg('services', 'web,php,db').split(',');
 const strategies = arg('strategies', 'default,minimal,linear').split(',') as Strategy[];
-if (strategies.some((x) => !['default', 'minimal', 'strict', 'linear'].includes(x))) throw new Error(`--strategies takes default, minimal, strict and linear, not ${strategies.join(',')}`);
+if (strategies.some((x) => !STRATEGIES.includes(x))) throw new Error(`--strategies takes ${STRATEGIES.join(', ')}, not ${strategies.join(',')}`);
+const lanes = Number(arg('lanes', '2'));
+if (!Number.isInteger(lanes) || lanes < 2 || lanes > 4) throw new Error('--lanes takes 2 to 4 (the candidates the "parallel" strategy runs at once)');
 const seed = arg('seed', '1');
 const date = arg('date', new Date().toISOString().slice(0, 10));
 const reportOnly = process.argv.includes('--report-only');
@@ -52,7 +57,7 @@ for (const s of services) {
 
 const say = (line: string) => { process.stdout.write(`${line}\n`); appendFileSync(outFile, `${line}\n`); };
 
-interface Measured { runs: number; wallMs: number; size: number; oneMinimal: boolean; proof?: string; confirmed: string; result: string[] }
+interface Measured { runs: number; wallMs: number; size: number; oneMinimal: boolean; proof?: string; lanes: number; confirmed: string; result: string[] }
 const measured = new Map<string, Measured>();
 
 function readMeasured(file: string): Measured | undefined {
@@ -62,6 +67,7 @@ function readMeasured(file: string): Measured | undefined {
       runs: report.runs.total, wallMs: report.wallMs, size: report.result.size, oneMinimal: report.result.oneMinimal,
       // Reports made before the proof levels were proven against the final set.
       ...(report.minimal ? { proof: report.result.proof ?? 'final-set' } : {}),
+      lanes: report.runs.lanes ?? 1,
       confirmed: `${report.confirmation.passed}/${report.confirmation.runs}`, result: report.result.items,
     };
   } catch {
@@ -75,8 +81,8 @@ async function measure(service: string, strategy: Strategy): Promise<Measured | 
   // Resumable: a measurement whose report exists (from an earlier, interrupted bench) is reused.
   const earlier = readMeasured(reportFile);
   // A report of another proof level (minimal/ from before --strict existed) is measured again.
-  const done = earlier && (strategy === 'minimal' ? earlier.proof === 'as-tested' : strategy === 'strict' ? earlier.proof === 'final-set' : true) ? earlier : undefined;
-  if (earlier && !done) say(`  ${service.padEnd(4)} ${strategy.padEnd(8)} the report found was proven ${earlier.proof}: measuring again`);
+  const done = earlier && (strategy === 'minimal' ? earlier.proof === 'as-tested' : strategy === 'strict' ? earlier.proof === 'final-set' : strategy === 'parallel' ? earlier.lanes === lanes : true) ? earlier : undefined;
+  if (earlier && !done) say(`  ${service.padEnd(4)} ${strategy.padEnd(8)} the report found was ${strategy === 'parallel' ? `made on ${earlier.lanes} lane(s)` : `proven ${earlier.proof}`}: measuring again`);
   if (done) {
     say(`  ${service.padEnd(4)} ${strategy.padEnd(8)} runs ${String(done.runs).padStart(4)}  wall ${formatDuration(done.wallMs).padStart(7)}  size ${String(done.size).padStart(3)}  1-minimal ${done.oneMinimal ? `proven (${done.proof})` : 'no'}  confirmed ${done.confirmed}  (measured earlier)`);
     return done;
@@ -86,7 +92,8 @@ async function measure(service: string, strategy: Strategy): Promise<Measured | 
     return undefined;
   }
   const args = ['minimize', 'guestbook', '--specs', specs, '--service', service, '--what', 'syscalls', '--seed', seed, '--out', out,
-    ...(strategy === 'linear' ? ['--strategy', 'linear'] : []), ...(strategy === 'minimal' ? ['--minimal'] : strategy === 'strict' ? ['--minimal', '--strict'] : [])];
+    ...(strategy === 'linear' ? ['--strategy', 'linear'] : []),
+    ...(strategy === 'minimal' ? ['--minimal'] : strategy === 'parallel' ? ['--minimal', '--parallel', String(lanes)] : strategy === 'strict' ? ['--minimal', '--strict'] : [])];
   // The log is written as it comes, so a measurement that never ends (a wedged engine) still
   // shows its last run.
   const logFile = path.join(out, `${service}.log`);
@@ -111,7 +118,7 @@ say(`# hardspec bench:minimize — ${new Date().toISOString()}`);
 say(`# machine: ${hostname()}, ${cpus().length} × ${cpus()[0]?.model ?? '?'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Linux ${release()}`);
 say(`# Docker's default profile: ${dockerDefaultUnconditional().length} names in its unconditional group; seed ${seed}`);
 say(`# services ${services.join(', ')}; strategies ${strategies.join(', ')}; start: docker-default without ptrace, personality`);
-say('# linear restarts the whole stack per run (as by hand); default and minimal restart the service under test (and its dependents)');
+say(`# linear restarts the whole stack per run (as by hand); the others restart the service under test (and its dependents); parallel runs ${lanes} candidates at once`);
 for (const strategy of strategies) {
   for (const service of services) {
     const m = await measure(service, strategy);
@@ -122,11 +129,11 @@ say('');
 say('# ratios (linear ÷ other): runs, wall time; allowlist sizes');
 for (const service of services) {
   const lin = measured.get(`${service}/linear`);
-  const def = measured.get(`${service}/default`);
-  const min = measured.get(`${service}/minimal`);
-  const strict = measured.get(`${service}/strict`);
   const ratio = (a?: number, b?: number) => (a && b ? `${(a / b).toFixed(1)}×` : 'n/a');
-  say(`  ${service.padEnd(4)} default: runs ${ratio(lin?.runs, def?.runs)}, wall ${ratio(lin?.wallMs, def?.wallMs)}; minimal: runs ${ratio(lin?.runs, min?.runs)}, wall ${ratio(lin?.wallMs, min?.wallMs)}; strict: runs ${ratio(lin?.runs, strict?.runs)}, wall ${ratio(lin?.wallMs, strict?.wallMs)}; sizes linear ${lin?.size ?? 'n/a'}, default ${def?.size ?? 'n/a'}, minimal ${min?.size ?? 'n/a'} (minimal − linear ${lin && min ? min.size - lin.size : 'n/a'}), strict ${strict?.size ?? 'n/a'}`);
+  const others = STRATEGIES.filter((x) => x !== 'linear' && measured.has(`${service}/${x}`));
+  say(`  ${service.padEnd(4)} ${others.map((x) => { const m = measured.get(`${service}/${x}`)!; return `${x}: runs ${ratio(lin?.runs, m.runs)}, wall ${ratio(lin?.wallMs, m.wallMs)}`; }).join('; ') || 'nothing but linear measured'}`);
+  say(`       sizes: linear ${lin?.size ?? 'n/a'}${others.map((x) => { const m = measured.get(`${service}/${x}`)!; return `, ${x} ${m.size}${lin && x !== 'default' ? ` (${x} − linear ${m.size - lin.size >= 0 ? '+' : ''}${m.size - lin.size})` : ''}`; }).join('')}`);
+  const min = measured.get(`${service}/minimal`) ?? measured.get(`${service}/parallel`);
   if (lin && min) {
     const onlyMin = min.result.filter((x) => !lin.result.includes(x));
     const onlyLin = lin.result.filter((x) => !min.result.includes(x));

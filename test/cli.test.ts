@@ -74,6 +74,20 @@ describe('hardspec CLI', () => {
     expect(r.stderr).toMatch(/--strict is a level of the --minimal proof: give --minimal too/);
   });
 
+  it('minimize --parallel takes 1 to 4, not with linear or files: usage errors, exit 2', async () => {
+    const base = ['minimize', 'demo', '--service', 'web'];
+    for (const [args, message] of [
+      [['--what', 'syscalls', '--parallel', '0'], /--parallel must be between 1 and 4/],
+      [['--what', 'syscalls', '--parallel', 'two'], /--parallel must be between 1 and 4/],
+      [['--what', 'syscalls', '--strategy', 'linear', '--parallel', '2'], /--parallel does not apply to --strategy linear/],
+      [['--what', 'files', '--parallel', '2'], /--parallel does not apply to --what files/],
+    ] as const) {
+      const r = await cli([...base, ...args], { cwd: dir });
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.stderr).toMatch(message);
+    }
+  });
+
   it('a missing specs folder is a usage error, exit 2', async () => {
     const r = await cli(['check', 'no-such-folder'], { cwd: dir });
     expect(r.code).toBe(2);

@@ -4,10 +4,13 @@
 import { describe, expect, it } from 'vitest';
 import { minimize, seedOf, splitByFailures, type MinimizeBackend } from '../compiler/src/minimize/minimize.ts';
 import {
-  addMissing, estimateReduceRuns, groupSize, linearReduce, OracleError, proveOneMinimal, provenNeeded, reduce, reduceState,
-  seededOrder, Tester, type Oracle, type Verdict,
+  addMissing, estimateReduceRuns, groupSize, linearReduce, OracleError, prng, proveOneMinimal, provenNeeded, reduce, reduceState, removeRound,
+  seededOrder, Tester, type Verdict,
 } from '../compiler/src/minimize/search.ts';
 import type { RunOutcome } from '../compiler/src/minimize/stack-session.ts';
+
+/** The fakes answer plain verdicts, on any lane. */
+type Oracle = (candidate: ReadonlySet<string>) => Promise<Verdict>;
 
 /**
  * A service that needs `needed`; needs one of each `alternatives` group (accept vs accept4);
@@ -201,14 +204,112 @@ describe('linear', () => {
   });
 });
 
+// ── Lanes: candidates run side by side ────────────────────────────────────────────────────────
+
+/** An oracle whose runs take a pseudo-random time (seeded), so runs end out of order; counts overlap. */
+function slowOracle(inner: Oracle, seed: number): Oracle & { maxAtOnce: number; lanesSeen: Set<number> } {
+  const rnd = prng(seed);
+  let running = 0;
+  const f = Object.assign(async (c: ReadonlySet<string>, lane?: number) => {
+    running++;
+    f.maxAtOnce = Math.max(f.maxAtOnce, running);
+    if (lane !== undefined) f.lanesSeen.add(lane);
+    await new Promise((r) => setTimeout(r, Math.floor(rnd() * 4)));
+    running--;
+    return inner(c);
+  }, { maxAtOnce: 0, lanesSeen: new Set<number>() });
+  return f;
+}
+
+describe('lanes', () => {
+  it('run up to `lanes` candidates at once and log them in the candidates\' order, not the order they end in', async () => {
+    const oracle = slowOracle(fakeService({ needed: ['a'] }), 3);
+    const seen: string[] = [];
+    const tester = new Tester(oracle, { lanes: 2, onRun: (l) => seen.push(l.removed.join(',')) });
+    tester.startPhase('minimal', new Set(['a', 'b', 'c', 'd']));
+    const verdicts = await tester.passesAll(['a', 'b', 'c', 'd', 'b'].map((x) => new Set(['a', 'b', 'c', 'd'].filter((y) => y !== x))));
+    expect(verdicts).toEqual([false, true, true, true, true]);
+    expect(oracle.maxAtOnce).toBe(2);
+    expect([...oracle.lanesSeen].sort()).toEqual([0, 1]);
+    // The duplicate candidate ran once.
+    expect(seen).toEqual(['a', 'b', 'c', 'd']);
+    expect(tester.log.map((l) => l.run)).toEqual([1, 2, 3, 4]);
+  });
+
+  it('retry errors per candidate and throw OracleError only after every lane has ended', async () => {
+    let bRuns = 0;
+    let cEnded = false;
+    const tester = new Tester(async (c) => {
+      if (!c.has('b')) { bRuns++; return 'error'; }
+      await new Promise((r) => setTimeout(r, 20));
+      cEnded = true;
+      return 'pass';
+    }, { lanes: 2, retries: 1 });
+    await expect(tester.passesAll([new Set(['a']), new Set(['b'])])).rejects.toBeInstanceOf(OracleError);
+    expect(bRuns).toBe(2);
+    expect(cEnded).toBe(true);
+    expect(tester.errorRuns).toBe(2);
+  });
+
+  it('a round applies the first pass, tests a later pass again, and keeps fails as needed at the round\'s set', async () => {
+    // b and c are each removable alone, not together (alternatives): both pass in one round.
+    const oracle = fakeService({ needed: ['a'], alternatives: [['b', 'c']] });
+    const state = reduceState(['a', 'b', 'c']);
+    const r = await removeRound(state, ['a', 'b', 'c'], new Tester(oracle, { lanes: 3 }));
+    expect(r).toEqual({ removed: ['b'], needed: ['a'], again: ['c'] });
+    expect(state.needed.get('a')).toBe(0);
+    expect(state.version).toBe(1);
+    expect([...state.current].sort()).toEqual(['a', 'c']);
+  });
+
+  it('give the same result and the same verdicts, whatever order the runs end in', async () => {
+    const needed = names(30);
+    const rule = { needed, alternatives: [['accept', 'accept4']], together: [['io_uring_setup', 'io_uring_enter']] as [string, string][] };
+    const all = [...needed, ...names(15, 'x'), 'accept', 'accept4', 'io_uring_setup', 'io_uring_enter'];
+    const order = seededOrder(all, 2);
+    const search = async (lanes: number, timing: number, proof: 'as-tested' | 'final-set') => {
+      const oracle = slowOracle(fakeService(rule), timing);
+      const tester = new Tester(oracle, { lanes });
+      tester.startPhase('minimal', new Set(all));
+      const state = reduceState(all);
+      await reduce(state, order, tester, { neededFraction: 0.85 });
+      await proveOneMinimal(state, order, tester, undefined, proof);
+      return { result: [...state.current].sort(), entries: tester.log, log: tester.log.map((l) => `${l.removed.join(',')}:${l.verdict}`), runs: tester.runs, maxAtOnce: oracle.maxAtOnce };
+    };
+    const a = await search(2, 1, 'final-set');
+    const b = await search(2, 99, 'final-set');
+    expect(a.maxAtOnce).toBe(2);
+    expect(a.log).toEqual(b.log);
+    expect(a.result).toEqual(b.result);
+    expect(await fakeService(rule)(new Set(a.result))).toBe('pass');
+    expect(await isOneMinimal(new Set(a.result), fakeService(rule))).toBe(true);
+    const one = await search(1, 1, 'final-set');
+    expect(one.maxAtOnce).toBe(1);
+    expect(await isOneMinimal(new Set(one.result), fakeService(rule))).toBe(true);
+    // Two lanes cost a few runs more (a second pass in a round is run again), never fewer verdicts.
+    expect(a.runs).toBeGreaterThanOrEqual(one.runs);
+    expect(a.runs).toBeLessThan(one.runs * 1.5);
+    // As tested: each kept item failed when removed alone from a superset of the result.
+    const tested = await search(2, 5, 'as-tested');
+    for (const x of tested.result) {
+      const proof = tested.entries.find((l) => l.verdict === 'fail' && l.removed.includes(x) && l.removed.every((y) => y === x || !tested.result.includes(y)));
+      expect(proof, x).toBeDefined();
+    }
+    expect(tested.result).toEqual(expect.arrayContaining(needed));
+  });
+});
+
 // ── The orchestration, with a fake backend ──────────────────────────────────────────────────
 
-function fakeBackend(oracle: Oracle, recorded: { name: string; failed?: number }[] | undefined): MinimizeBackend & { fresh: boolean[] } {
+function fakeBackend(oracle: Oracle, recorded: { name: string; failed?: number }[] | undefined, lanes = 1): MinimizeBackend & { fresh: boolean[]; runs: { lane: number; fresh: boolean }[] } {
   const fresh: boolean[] = [];
+  const runs: { lane: number; fresh: boolean }[] = [];
   const outcome = (verdict: Verdict, fresh: boolean): RunOutcome => ({ verdict, scope: fresh ? 'stack' : 'service', restarted: [], durationMs: 1000, failed: verdict === 'fail' ? [{ id: 'site-answers', problem: 'status 502' }] : [], unhealthy: [] });
   return {
     fresh,
-    run: async (c, o) => { fresh.push(o.fresh); return outcome(await oracle(c), o.fresh); },
+    runs,
+    lanes,
+    run: async (c, o) => { fresh.push(o.fresh); runs.push({ lane: o.lane, fresh: o.fresh }); return outcome(await oracle(c), o.fresh); },
     ...(recorded ? {
       record: async (c) => ({
         outcome: outcome(await oracle(c), true),
@@ -270,6 +371,26 @@ describe('minimize (orchestration)', () => {
     expect(plain.runs).toBeLessThan(strict.runs);
     const defaults = await minimize(fakeBackend(fakeService({ needed }), recorded), { ...opts, minimal: false });
     expect(defaults.proof).toBeUndefined();
+  });
+
+  it('on two lanes: the same result, each lane\'s first run and every confirmation on a fresh stack', async () => {
+    const opts = { what: 'syscalls' as const, strategy: 'record' as const, minimal: true, seed: 4, start: baseline, pool: [] };
+    const one = await minimize(fakeBackend(fakeService({ needed }), recorded), opts);
+    const backend = fakeBackend(slowOracle(fakeService({ needed }), 11), recorded, 2);
+    const two = await minimize(backend, opts);
+    expect(two.result).toEqual(one.result);
+    expect(two.oneMinimal).toBe(true);
+    expect(two.confirmed).toBe(true);
+    expect(two.confirmation).toHaveLength(3);
+    const firstOf = (lane: number) => backend.runs.find((r) => r.lane === lane);
+    // The recording started lane 0's stack; lane 1 starts its own.
+    expect(firstOf(0)?.fresh).toBe(false);
+    expect(firstOf(1)?.fresh).toBe(true);
+    expect(backend.runs.slice(-3).every((r) => r.fresh)).toBe(true);
+    expect(new Set(backend.runs.slice(-3).map((r) => r.lane))).toEqual(new Set([0, 1]));
+    // Between the first and the confirmation, runs restart only the service.
+    expect(backend.runs.slice(0, -3).filter((r) => r.fresh)).toEqual([{ lane: 1, fresh: true }]);
+    expect(two.phases.map((p) => p.phase)).toEqual(one.phases.map((p) => p.phase));
   });
 
   it('keeps the kept items in every candidate and in the result, never searching them', async () => {

@@ -9,7 +9,7 @@ import { resolveSeccomp } from '../compiler/src/emit/seccomp/emit-seccomp.ts';
 import { syscallUniverse } from '../compiler/src/minimize/docker-backend.ts';
 import { searchKeep } from '../compiler/src/minimize/command.ts';
 import { minimize, type MinimizeBackend } from '../compiler/src/minimize/minimize.ts';
-import { remapPorts, remapUrl } from '../compiler/src/minimize/ports.ts';
+import { findFreePorts, remapPorts, remapUrl } from '../compiler/src/minimize/ports.ts';
 import { progressLine } from '../compiler/src/minimize/progress.ts';
 import { buildReport, formatSummary, validateReport } from '../compiler/src/minimize/report.ts';
 import { functionalInteractions, minimizeOverride, servicesToRestart, withDependents } from '../compiler/src/minimize/stack-session.ts';
@@ -169,6 +169,10 @@ describe('candidates and the session model', () => {
     expect(m.services.find((s) => s.name === 'web')!.ports[0]!.host).toBe(18080);
     expect(JSON.stringify(m.interactions)).not.toContain('"url":"http://127.0.0.1:8080');
     expect(JSON.stringify(m.interactions)).toContain('127.0.0.1:18080');
+    // A second lane never gets a port of the first, even when the random pick lands on it.
+    const picks = [0.5, 0.5, 0.25];
+    const lane = await findFreePorts(model, () => picks.shift() ?? 0.75, [40_000]);
+    expect([30_000, 50_000]).toContain(lane.get(8080)); // 30000 unless something on this host holds it
     const override = minimizeOverride(m, { 'io.hardspec.run': 'r1' }, 1);
     expect(override).toContain('interval: "1s"');
     expect(override).toContain('internal: true');

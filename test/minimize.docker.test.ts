@@ -5,7 +5,8 @@
 //   hardspec minimize guestbook --service web --what caps      # → no capabilities
 //   hardspec minimize guestbook --service php --what caps      # → no capabilities
 //   hardspec minimize guestbook --service db --what caps       # → no capabilities
-// and, for the committed 1-minimal allowlist of web, a sample of single removals must each fail.
+// and, for the committed 1-minimal allowlist of web, a sample of single removals must each fail
+// (run on two copies of the stack side by side, as --parallel 2 does).
 import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -14,8 +15,8 @@ import { runMain } from '../compiler/src/cli/main.ts';
 import { readStack } from '../compiler/src/io/read-specs.ts';
 import { DockerBackend } from '../compiler/src/minimize/docker-backend.ts';
 import { validateReport } from '../compiler/src/minimize/report.ts';
-import { seededOrder } from '../compiler/src/minimize/search.ts';
-import { RUNC_INIT_LIMIT_MS, StackSession } from '../compiler/src/minimize/stack-session.ts';
+import { seededOrder, Tester } from '../compiler/src/minimize/search.ts';
+import { RUNC_INIT_LIMIT_MS, StackSession, type RunOutcome } from '../compiler/src/minimize/stack-session.ts';
 import { compile } from '../compiler/src/pipeline.ts';
 import { chromiumAvailable, dockerAvailable, labelled, nothing, REPO } from './fixtures/verify-support/engine.ts';
 
@@ -76,21 +77,30 @@ describe.skipIf(!ready)('hardspec minimize guestbook (real engine)', () => {
     expect(v.code, v.out).toBe(0);
   });
 
-  it('capabilities: web, php and db need none of Docker\'s 14 defaults', { timeout: 900_000 }, async () => {
+  it('capabilities: web, php and db need none of Docker\'s 14 defaults (db on two lanes)', { timeout: 900_000 }, async () => {
     for (const service of ['web', 'php', 'db']) {
-      const r = await cli(['minimize', 'guestbook', '--service', service, '--what', 'caps'], work);
+      // db with --parallel 2: its three confirmation runs go to two copies of the stack at once.
+      const lanes = service === 'db' ? ['--parallel', '2'] : [];
+      const r = await cli(['minimize', 'guestbook', '--service', service, '--what', 'caps', ...lanes], work);
       expect(r.code, r.out).toBe(0);
       const report = readJson(path.join(work, `generated/guestbook/minimize/${service}-caps.json`));
+      expect(validateReport(report)).toEqual([]);
       expect(report.start.size).toBe(14);
       expect(report.result.items).toEqual([]);
-      expect(report.confirmation.confirmed).toBe(true);
+      expect(report.confirmation).toMatchObject({ runs: 3, passed: 3, confirmed: true });
+      expect(report.runs.lanes).toBe(lanes.length ? 2 : 1);
+      if (lanes.length) {
+        expect(r.out).toMatch(/\(2 lanes\)/);
+        expect(r.out).toMatch(/tearing the 2 stacks down/);
+        expect(r.out).not.toMatch(/teardown left/);
+      }
     }
   });
 
   it('kills a runc init that a candidate wedged: the run fails as the candidate\'s, and the engine answers again', { timeout: 300_000 }, async () => {
     const input = await readStack(path.join(specs, 'guestbook'), path.join(work, 'generated'), work);
     const session = await StackSession.open({ model: compile([input]).stacks[0]!.model, stackDir: path.join(specs, 'guestbook'), outStackDir: path.join(work, 'generated/guestbook'), env: process.env });
-    const backend = new DockerBackend(session, session.model, 'db', 'syscalls', new AbortController().signal, undefined);
+    const backend = new DockerBackend([session], 'db', 'syscalls', new AbortController().signal, undefined);
     try {
       // A candidate of the db search of 2026-11-30 (its 40-call result, without execve). runc
       // installs the filter in its init process before it executes mariadbd: without execve that
@@ -98,7 +108,7 @@ describe.skipIf(!ready)('hardspec minimize guestbook (real engine)', () => {
       // its panic path spins. Docker 20.10 then holds the container's lock.
       const wedging = new Set(DB_2026_11_30.filter((x) => x !== 'execve'));
       const started = Date.now();
-      const out = await backend.run(wedging, { fresh: true });
+      const out = await backend.run(wedging, { fresh: true, lane: 0 });
       expect(out.verdict, JSON.stringify(out)).toBe('fail');
       expect(out.error).toBeUndefined();
       expect(out.hungInits?.length).toBeGreaterThan(0);
@@ -114,27 +124,42 @@ describe.skipIf(!ready)('hardspec minimize guestbook (real engine)', () => {
   });
 
   // Runs only when a 1-minimal report is committed; without one it shows as skipped, never as passed.
-  it.skipIf(!committedOneMinimal)('the committed 1-minimal web allowlist: each sampled single removal fails an interaction', { timeout: 600_000 }, async () => {
+  // Two lanes (as --parallel 2): two copies of the stack run candidates side by side.
+  it.skipIf(!committedOneMinimal)('the committed 1-minimal web allowlist: each sampled single removal fails an interaction, on two lanes at once', { timeout: 600_000 }, async () => {
     const report = committedOneMinimal!;
     // The copy (web as the first test wrote it, php and db with Docker's list); web gets the committed list.
     const input = await readStack(path.join(specs, 'guestbook'), path.join(work, 'generated'), work);
-    const session = await StackSession.open({ model: compile([input]).stacks[0]!.model, stackDir: path.join(specs, 'guestbook'), outStackDir: path.join(work, 'generated/guestbook'), env: process.env });
-    const backend = new DockerBackend(session, session.model, 'web', 'syscalls', new AbortController().signal, undefined);
+    const model = compile([input]).stacks[0]!.model;
+    const open = (avoidPorts: number[]) => StackSession.open({ model, stackDir: path.join(specs, 'guestbook'), outStackDir: path.join(work, 'generated/guestbook'), env: process.env, avoidPorts });
+    const first = await open([]);
+    const sessions = [first, await open([...first.ports.values()])];
+    const backend = new DockerBackend(sessions, 'web', 'syscalls', new AbortController().signal, undefined);
     // A different sample per seed; the seed is printed so a failure can be replayed.
     const seed = Number(process.env.HARDSPEC_MINIMIZE_SAMPLE_SEED ?? '1');
     console.info(`1-minimality sample seed: ${seed} (HARDSPEC_MINIMIZE_SAMPLE_SEED)`);
+    const spans: { lane: number; from: number; to: number }[] = [];
+    const fresh = [true, true];
+    const tester = new Tester<RunOutcome>(async (c, lane) => {
+      const from = Date.now();
+      const out = await backend.run(c, { fresh: fresh[lane]!, lane });
+      fresh[lane] = out.verdict === 'error';
+      spans.push({ lane, from, to: Date.now() });
+      return { verdict: out.verdict, detail: out };
+    }, { lanes: 2, retries: 1 });
     try {
       const allow = report.result.items as string[];
-      expect((await backend.run(new Set(allow), { fresh: true })).verdict).toBe('pass');
-      for (const x of seededOrder(allow, seed).slice(0, 3)) {
-        const without = new Set(allow);
-        without.delete(x);
-        const out = await backend.run(without, { fresh: false });
-        expect(out.verdict, `removing ${x} should make an interaction fail`).toBe('fail');
-      }
+      expect(new Set(sessions[0]!.ports.values()).has([...sessions[1]!.ports.values()][0]!)).toBe(false);
+      const sample = seededOrder(allow, seed).slice(0, 3);
+      const candidates = [new Set(allow), ...sample.map((x) => new Set(allow.filter((y) => y !== x)))];
+      const verdicts = await tester.passesAll(candidates);
+      expect(verdicts, `the list passes, and removing any of ${sample.join(', ')} makes an interaction fail`).toEqual([true, false, false, false]);
+      // Both lanes ran, and at the same time.
+      const [a, b] = [spans.filter((x) => x.lane === 0), spans.filter((x) => x.lane === 1)];
+      expect(a.length && b.length).toBeTruthy();
+      expect(a.some((x) => b.some((y) => x.from < y.to && y.from < x.to))).toBe(true);
     } finally {
-      await session.close();
+      await Promise.all(sessions.map((x) => x.close()));
     }
-    expect(labelled(`io.hardspec.run=${session.runId}`)).toEqual(nothing);
+    for (const x of sessions) expect(labelled(`io.hardspec.run=${x.runId}`)).toEqual(nothing);
   });
 });

@@ -42,7 +42,8 @@ import { FilesBackend } from './files-backend.ts';
 import { expandFolderItems, fileSearchItems, fileSearchTree, resultToStripLists, type FileItems, type FileTree } from './files.ts';
 
 export const MINIMIZE_HELP = `Usage: hardspec minimize STACK --service NAME --what caps|syscalls|files [--strategy record|linear]
-                         [--minimal [--strict]] [--seed N] [--write] [--specs DIR] [--out DIR] [--json] [--no-build]
+                         [--minimal [--strict]] [--parallel N] [--seed N] [--write] [--specs DIR] [--out DIR]
+                         [--json] [--no-build]
        hardspec minimize STACK --service NAME --what caps|syscalls --apply REPORT [--write]
 
 Finds the smallest seccomp allowlist (--what syscalls) or capability set (--what caps) of one
@@ -63,6 +64,10 @@ and proves it with three confirmation runs. Needs root and the local Docker engi
   --strict          with --minimal: prove each single removal against the final set itself,
                     testing again every verdict a later removal made stale (about one run
                     more per kept item; also finds items that only a later removal freed)
+  --parallel N      run up to N candidates at once, each on its own copy of the stack (own
+                    project, ports and volumes): single removals are tested in rounds against
+                    one set, applied in order, so the result depends on the verdicts only.
+                    1 to 4; not with --strategy linear or --what files             [default: 1]
   --seed N          order of the items (runs are the same for the same seed)   [default: 1]
   --write           write the result into the spec's frontmatter and recompile
                     (without it, the change is printed as a diff)
@@ -94,6 +99,7 @@ interface Options {
   readonly seed: number;
   readonly write: boolean;
   readonly confirm: number;
+  readonly parallel: number;
   readonly restart?: 'service' | 'stack';
   readonly keep?: readonly string[];
   readonly specs: string;
@@ -106,7 +112,7 @@ interface Options {
 function parseMinimizeArgs(argv: readonly string[]): Options | 'help' {
   const { flags, positionals } = parseArgs(argv, {
     service: { type: 'string' }, what: { type: 'string' }, strategy: { type: 'string' }, minimal: { type: 'boolean' }, strict: { type: 'boolean' },
-    seed: { type: 'string' }, write: { type: 'boolean' }, confirm: { type: 'string' }, restart: { type: 'string' }, keep: { type: 'string' }, specs: { type: 'string' }, out: { type: 'string' },
+    seed: { type: 'string' }, write: { type: 'boolean' }, confirm: { type: 'string' }, parallel: { type: 'string' }, restart: { type: 'string' }, keep: { type: 'string' }, specs: { type: 'string' }, out: { type: 'string' },
     json: { type: 'boolean' }, 'no-build': { type: 'boolean' }, apply: { type: 'string' }, help: { type: 'boolean', short: 'h' },
   });
   if (flags.help) return 'help';
@@ -121,6 +127,10 @@ function parseMinimizeArgs(argv: readonly string[]): Options | 'help' {
   if (!Number.isInteger(seed) || seed < 0) throw new UsageError('--seed must be a whole number ≥ 0');
   const confirm = Number((flags.confirm as string | undefined) ?? '3');
   if (!Number.isInteger(confirm) || confirm < 1 || confirm > 20) throw new UsageError('--confirm must be between 1 and 20');
+  const parallel = Number((flags.parallel as string | undefined) ?? '1');
+  if (!Number.isInteger(parallel) || parallel < 1 || parallel > 4) throw new UsageError('--parallel must be between 1 and 4');
+  if (parallel > 1 && strategy === 'linear') throw new UsageError('--parallel does not apply to --strategy linear: the manual method runs one candidate at a time');
+  if (parallel > 1 && what === 'files') throw new UsageError('--parallel does not apply to --what files yet: each candidate is an image of its own');
   const restart = flags.restart as string | undefined;
   if (restart !== undefined && restart !== 'service' && restart !== 'stack') throw new UsageError('--restart must be service or stack');
   if (flags.strict && !flags.minimal) throw new UsageError('--strict is a level of the --minimal proof: give --minimal too');
@@ -129,7 +139,7 @@ function parseMinimizeArgs(argv: readonly string[]): Options | 'help' {
     ...(restart ? { restart } : {}),
     ...(keep ? { keep } : {}),
     ...(flags.apply ? { apply: flags.apply as string } : {}),
-    stack: positionals[0]!, service, what, strategy, minimal: Boolean(flags.minimal), strict: Boolean(flags.strict), seed, write: Boolean(flags.write), confirm,
+    stack: positionals[0]!, service, what, strategy, minimal: Boolean(flags.minimal), strict: Boolean(flags.strict), seed, write: Boolean(flags.write), confirm, parallel,
     specs: (flags.specs as string | undefined) ?? 'specs', out: (flags.out as string | undefined) ?? 'generated', json: Boolean(flags.json), noBuild: Boolean(flags['no-build']),
   };
 }
@@ -195,6 +205,8 @@ export async function runMinimize(argv: readonly string[], io: CliIo, deps: { si
   process.on('unhandledRejection', strayBrowserRejection);
   let exitCode: number = EXIT.ok;
   let cleanupFiles: (() => Promise<void>) | undefined;
+  // Lane 0 is `session`; more lanes get their own sessions (own project, ports, volumes).
+  const sessions: StackSession[] = [session];
   try {
     const steps = { docker: session.docker, env: io.env, say, signal: controller.signal };
     await session.writeArtifacts(runArtifacts(session.model, session.specDirFromOut));
@@ -204,6 +216,11 @@ export async function runMinimize(argv: readonly string[], io: CliIo, deps: { si
       say(`removed leftovers of an interrupted run ${l.runId} (project ${l.project}): ${l.containers} container(s), ${l.networks} network(s), ${l.volumes} volume(s)`);
     }
     await checkPortsFree(session.model);
+    while (sessions.length < o.parallel) {
+      const lane = await StackSession.open({ model, stackDir, outStackDir, env: io.env, say, avoidPorts: sessions.flatMap((s) => [...s.ports.values()]) });
+      sessions.push(lane);
+      await checkPortsFree(lane.model);
+    }
     if (o.what === 'files') {
       const full = await inspectFullImage(session.docker, service.image.name);
       if (!full) throw new EnvironmentError(`image ${service.image.name} is missing after the build`);
@@ -217,13 +234,13 @@ export async function runMinimize(argv: readonly string[], io: CliIo, deps: { si
       files = { fs, full, items, tree, recording };
       start.push(...(recording ? items.items : tree.top));
     }
-    say(`minimising ${o.what} of ${model.name}/${service.name}: strategy ${o.strategy}${o.minimal ? (o.strict ? ', --minimal --strict' : ', --minimal') : ''}, seed ${o.seed}; start set ${start.length}; oracle: ${oracle.length} functional interactions; project ${session.project}${session.ports.size ? ` (ports ${[...session.ports].map(([a, b]) => `${a}→${b}`).join(', ')})` : ''} on Docker ${session.facts.version} with ${describeVariant(session.variant)}`);
+    say(`minimising ${o.what} of ${model.name}/${service.name}: strategy ${o.strategy}${o.minimal ? (o.strict ? ', --minimal --strict' : ', --minimal') : ''}, seed ${o.seed}; start set ${start.length}; oracle: ${oracle.length} functional interactions; ${sessions.map((x) => `project ${x.project}${x.ports.size ? ` (ports ${[...x.ports].map(([a, b]) => `${a}→${b}`).join(', ')})` : ''}`).join(', ')}${sessions.length > 1 ? ` (${sessions.length} lanes)` : ''} on Docker ${session.facts.version} with ${describeVariant(session.variant)}`);
 
     // 3. search
     const filesBackend = files ? new FilesBackend(session, session.docker, service, files.fs, files.full, controller.signal, files.tree.expand, files.items.fixed, say, files.recording ? files.items : undefined) : undefined;
     if (filesBackend) cleanupFiles = () => filesBackend.cleanup();
     const backend = filesBackend
-      ?? new DockerBackend(session, session.model, service.name, o.what, controller.signal, recorder?.ok ? { caps: recorder.caps } : undefined);
+      ?? new DockerBackend(sessions, service.name, o.what, controller.signal, recorder?.ok ? { caps: recorder.caps } : undefined);
     const began = Date.now();
     const tty = Boolean(progress.isTTY);
     const result = await minimize(backend, {
@@ -276,8 +293,9 @@ export async function runMinimize(argv: readonly string[], io: CliIo, deps: { si
     else if (e instanceof EnvironmentError) { io.stderr.write(`hardspec minimize: ${e.message}\n`); exitCode = EXIT.usage; }
     else throw e;
   } finally {
-    say('tearing the stack down');
-    const t = await session.close();
+    say(sessions.length > 1 ? `tearing the ${sessions.length} stacks down` : 'tearing the stack down');
+    const closed = await Promise.all(sessions.map((x) => x.close()));
+    const t = { remaining: closed.reduce((n, c) => n + c.remaining, 0), problems: closed.flatMap((c) => c.problems) };
     if (cleanupFiles) await cleanupFiles();
     untrap();
     process.off('unhandledRejection', strayBrowserRejection);

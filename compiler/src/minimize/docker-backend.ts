@@ -1,7 +1,7 @@
 /** The minimiser's backend on a real engine: candidates compiled in memory and run in a StackSession. */
 import { dockerDefaultFor, type SeccompArch } from '../emit/seccomp/docker-default.ts';
 import { SYSCALLS_AARCH64, SYSCALLS_X86_64 } from '../emit/seccomp/emit-seccomp.ts';
-import type { ServiceModel, StackModel } from '../model/types.ts';
+import type { ServiceModel } from '../model/types.ts';
 import { candidateModel, runArtifacts, type What } from './candidate.ts';
 import type { MinimizeBackend, RecordOutcome } from './minimize.ts';
 import { recordRunOrError } from './record/record-run.ts';
@@ -32,26 +32,34 @@ export function syscallUniverse(service: ServiceModel, arch: SeccompArch): { sta
 
 export class DockerBackend implements MinimizeBackend {
   readonly record?: (start: ReadonlySet<string>) => Promise<RecordOutcome>;
+  /** One lane per session: each runs its own copy of the stack (own project, ports, volumes). */
+  readonly lanes: number;
 
   constructor(
-    private readonly session: StackSession,
-    private readonly model: StackModel,
+    /** Each session runs the stack with its own ports: candidates are compiled from its model. */
+    private readonly sessions: readonly StackSession[],
     private readonly service: string,
     private readonly what: What,
     private readonly signal: AbortSignal,
     recorder: { readonly caps: boolean } | undefined,
   ) {
+    if (sessions.length === 0) throw new Error('DockerBackend needs a session');
+    this.lanes = sessions.length;
     if (recorder) this.record = (start) => this.recordOnce(start, recorder.caps);
   }
 
-  run(candidate: ReadonlySet<string>, options: { fresh: boolean }): Promise<RunOutcome> {
-    const m = candidateModel(this.model, this.service, this.what, candidate);
-    return this.session.runCandidate(runArtifacts(m, this.session.specDirFromOut), this.service, this.signal, { forceStack: options.fresh });
+  run(candidate: ReadonlySet<string>, options: { fresh: boolean; lane: number }): Promise<RunOutcome> {
+    const session = this.sessions[options.lane];
+    if (!session) throw new Error(`no lane ${options.lane} (${this.lanes} lane(s))`);
+    const m = candidateModel(session.model, this.service, this.what, candidate);
+    return session.runCandidate(runArtifacts(m, session.specDirFromOut), this.service, this.signal, { forceStack: options.fresh });
   }
 
+  /** The recording runs on the first lane, alone (the recorder traces one stack). */
   private async recordOnce(start: ReadonlySet<string>, caps: boolean): Promise<RecordOutcome> {
-    const m = candidateModel(this.model, this.service, this.what, start);
-    const { outcome, recordings } = await recordRunOrError(this.session, m, runArtifacts(m, this.session.specDirFromOut), this.service, this.signal, { caps });
+    const session = this.sessions[0]!;
+    const m = candidateModel(session.model, this.service, this.what, start);
+    const { outcome, recordings } = await recordRunOrError(session, m, runArtifacts(m, session.specDirFromOut), this.service, this.signal, { caps });
     const mine = recordings.find((r) => r.service === this.service);
     if (!mine) return { outcome, items: [], other: [] };
     return this.what === 'syscalls'

@@ -32,8 +32,10 @@ export interface RecordOutcome {
 }
 
 export interface MinimizeBackend {
-  /** One run with exactly this set; `fresh` starts the whole stack from clean. */
-  run(candidate: ReadonlySet<string>, options: { fresh: boolean }): Promise<RunOutcome>;
+  /** Candidates the backend can run at once, each lane its own stack (default 1). */
+  readonly lanes?: number;
+  /** One run with exactly this set on `lane`; `fresh` starts that lane's whole stack from clean. */
+  run(candidate: ReadonlySet<string>, options: { fresh: boolean; lane: number }): Promise<RunOutcome>;
   /** One traced run of the whole stack with this set; absent when no recorder is available. */
   record?(start: ReadonlySet<string>): Promise<RecordOutcome>;
 }
@@ -111,6 +113,8 @@ export interface MinimizeResult {
   readonly kept: readonly string[];
   readonly runs: number;
   readonly errorRuns: number;
+  /** Candidates run at once (the backend's lanes). */
+  readonly lanes: number;
   readonly phases: readonly PhaseCount[];
   readonly wallMs: number;
   readonly confirmation: readonly { readonly verdict: RunOutcome['verdict']; readonly failed: readonly string[]; readonly error?: string }[];
@@ -150,36 +154,57 @@ export async function minimize(backend: MinimizeBackend, o: MinimizeOptions): Pr
   const phases = new Map<Phase, { runs: number; wallMs: number }>();
   let remaining = 0;
   let lastOutcome: RunOutcome | undefined;
-  let fresh = true;
+  const lanes = Math.max(1, Math.floor(backend.lanes ?? 1));
+  // Per lane: the next run starts that lane's stack from clean (first run, after an error).
+  const fresh: boolean[] = Array.from({ length: lanes }, () => true);
+  let confirming = false;
   const restartStack = (o.restart ?? (o.strategy === 'linear' ? 'stack' : 'service')) === 'stack';
   // The record run goes through the Tester like every other run (same counting, same retries).
   let recording = false;
   let rec: RecordOutcome | undefined;
   const keep = new Set(o.keep ?? []);
   const withKeep = (c: ReadonlySet<string>) => (keep.size ? new Set([...c, ...keep]) : c);
-  const tester = new Tester(async (candidate) => {
+  const confirmOutcomes: RunOutcome[] = [];
+  const retries = o.retries ?? 2;
+  const tester = new Tester<RunOutcome>(async (candidate, lane) => {
     let out: RunOutcome;
     if (recording) {
       rec = await backend.record!(withKeep(candidate));
       out = rec.outcome;
     } else {
-      out = await backend.run(withKeep(candidate), { fresh });
+      out = await backend.run(withKeep(candidate), { fresh: confirming || fresh[lane]!, lane });
     }
-    fresh = out.verdict === 'error' || restartStack;
+    fresh[lane] = out.verdict === 'error' || restartStack;
     lastOutcome = out;
-    return out.verdict;
+    return { verdict: out.verdict, detail: out };
   }, {
-    retries: o.retries ?? 2,
-    onRun: (log) => {
-      const out = lastOutcome!;
+    retries,
+    lanes,
+    onRun: (log, detail) => {
+      const out = detail!;
       const p = phases.get(log.phase) ?? { runs: 0, wallMs: 0 };
       p.runs++;
-      p.wallMs += out.durationMs;
       phases.set(log.phase, p);
+      // A confirmation run's outcome is the last attempt of its candidate.
+      if (log.phase === 'confirm' && (log.verdict !== 'error' || log.attempt > retries)) confirmOutcomes.push(out);
       outcomes.push({ ...log, durationMs: out.durationMs, ...(out.startMs !== undefined ? { startMs: out.startMs } : {}), scope: out.scope, failed: [...out.failed.map((f) => f.id), ...out.unhealthy.map((u) => `${u.service} (not healthy)`)], problems: [...out.unhealthy.map((u) => `${u.service}: ${u.reason}`), ...out.failed.map((f) => `${f.id}: ${f.problem}`)].map((p) => p.slice(0, 300)), ...(out.error ? { error: out.error } : {}) });
       o.onRun?.({ ...log, outcome: out }, { done: tester.runs, remaining: Math.max(0, remaining - 1) });
     },
   });
+  // Wall time per phase, by the clock (runs on several lanes overlap).
+  let clock: { phase: Phase; since: number } | undefined;
+  const leavePhase = () => {
+    if (!clock) return;
+    const p = phases.get(clock.phase) ?? { runs: 0, wallMs: 0 };
+    p.wallMs += Date.now() - clock.since;
+    phases.set(clock.phase, p);
+    clock = undefined;
+  };
+  const enterPhase = (phase: Phase, reference: ReadonlySet<string>) => {
+    leavePhase();
+    tester.startPhase(phase, reference);
+    clock = { phase, since: Date.now() };
+  };
   const confirmRuns = o.confirmRuns ?? 3;
   const proof: Proof = o.strict ? 'final-set' : 'as-tested';
   /** Runs expected after the current phase: about `size` for --minimal, then the confirmation. */
@@ -194,7 +219,7 @@ export async function minimize(backend: MinimizeBackend, o: MinimizeOptions): Pr
 
   try {
     if (o.strategy === 'record' && backend.record) {
-      tester.startPhase('record', start);
+      enterPhase('record', start);
       remaining = 2 + later(o.start.length / 3);
       recording = true;
       const startPasses = await tester.passes(start);
@@ -205,7 +230,7 @@ export async function minimize(backend: MinimizeBackend, o: MinimizeOptions): Pr
         stopped = `the start set itself fails the interactions (${describe(rec!.outcome)}): fix the spec first`;
         current = new Set(start);
       } else {
-        tester.startPhase('prove', new Set(seed));
+        enterPhase('prove', new Set(seed));
         remaining = 1 + later(seed.length);
         const rest = [...new Set([...start, ...pool])].filter((x) => !seed.includes(x));
         const candidates = o.ordered ? rest : seededOrder(rest, o.seed);
@@ -222,13 +247,13 @@ export async function minimize(backend: MinimizeBackend, o: MinimizeOptions): Pr
     } else if (o.strategy === 'record') {
       // No recorder: the start set is the first candidate, and only --minimal can shrink it
       // (group testing from the whole set: few of Docker's ~290 names are needed).
-      tester.startPhase('prove', start);
+      enterPhase('prove', start);
       remaining = 1 + later(o.start.length / 2);
       if (!(await tester.passes(start))) stopped = `the start set itself fails the interactions (${lastOutcome ? describe(lastOutcome) : 'no run'}): fix the spec first`;
       current = new Set(start);
       state = reduceState(current);
     } else {
-      tester.startPhase('linear', start);
+      enterPhase('linear', start);
       remaining = 1 + start.size + confirmRuns;
       if (!(await tester.passes(start))) {
         stopped = 'the start set itself fails the interactions: fix the spec first';
@@ -240,7 +265,7 @@ export async function minimize(backend: MinimizeBackend, o: MinimizeOptions): Pr
     }
 
     if ((o.minimal || o.reduce) && !stopped) {
-      tester.startPhase(o.minimal ? 'minimal' : 'reduce', state.current);
+      enterPhase(o.minimal ? 'minimal' : 'reduce', state.current);
       const order = o.ordered ? o.start.filter((x) => state.current.has(x)) : seededOrder(state.current, o.seed + 1);
       if (o.strategy === 'record') {
         const { tolerated, rest } = splitByFailures(order, recorded?.items ?? []);
@@ -257,7 +282,7 @@ export async function minimize(backend: MinimizeBackend, o: MinimizeOptions): Pr
           // Finer items for the same (passing) set: no run is needed to switch.
           for (let finer = o.refine?.(order.filter((x) => state.current.has(x))); finer; finer = o.refine?.(finer.filter((x) => state.current.has(x)))) {
             state = reduceState(finer);
-            tester.startPhase(o.minimal ? 'minimal' : 'reduce', state.current);
+            enterPhase(o.minimal ? 'minimal' : 'reduce', state.current);
             await reduce(state, finer, tester, { neededFraction: 0.2, onEstimate });
           }
         }
@@ -272,22 +297,21 @@ export async function minimize(backend: MinimizeBackend, o: MinimizeOptions): Pr
     current = state.current.size ? state.current : new Set(start);
   }
 
-  // Confirm: fresh stack, never from the cache.
+  // Confirm: fresh stacks, never from the cache; on several lanes at once where there are.
   const confirmation: MinimizeResult['confirmation'][number][] = [];
   if (!stopped) {
-    tester.startPhase('confirm', current);
-    for (let i = 0; i < confirmRuns; i++) {
-      remaining = confirmRuns - i;
-      fresh = true;
-      try {
-        await tester.passes(current, { noCache: true });
-      } catch (e) {
-        if (!(e instanceof OracleError)) throw e;
-      }
-      const out = lastOutcome!;
-      confirmation.push({ verdict: out.verdict, failed: out.failed.map((f) => f.id), ...(out.error ? { error: out.error } : {}) });
+    enterPhase('confirm', current);
+    remaining = confirmRuns;
+    confirming = true;
+    try {
+      await tester.passesAll(Array.from({ length: confirmRuns }, () => current), { noCache: true });
+    } catch (e) {
+      if (!(e instanceof OracleError)) throw e;
     }
+    confirming = false;
+    for (const out of confirmOutcomes) confirmation.push({ verdict: out.verdict, failed: out.failed.map((f) => f.id), ...(out.error ? { error: out.error } : {}) });
   }
+  leavePhase();
   const passes = confirmation.filter((c) => c.verdict === 'pass').length;
   const result = [...new Set([...current, ...keep])].sort();
   // The one-item-per-run method proves each kept item as tested, with or without --minimal.
@@ -307,6 +331,7 @@ export async function minimize(backend: MinimizeBackend, o: MinimizeOptions): Pr
     kept: [...keep].sort(),
     runs: tester.runs,
     errorRuns: tester.errorRuns,
+    lanes,
     phases: [...phases].map(([phase, v]) => ({ phase, runs: v.runs, wallMs: v.wallMs })),
     wallMs: Date.now() - started,
     confirmation,

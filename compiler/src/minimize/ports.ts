@@ -63,11 +63,13 @@ function isFree(host: string, port: number): Promise<boolean> {
 /**
  * For each published TCP port, a free one in 20000–59999, picked at random: Docker binds a host
  * port only while the container runs, so a port free now may be another session's between two
- * of its runs; a random pick makes two sessions choosing the same one unlikely.
+ * of its runs; a random pick makes two sessions choosing the same one unlikely, and `avoid`
+ * rules it out for the sessions of one process.
  */
-export async function findFreePorts(model: StackModel, random: () => number = Math.random): Promise<Map<number, number>> {
+export async function findFreePorts(model: StackModel, random: () => number = Math.random, avoid: Iterable<number> = []): Promise<Map<number, number>> {
   const out = new Map<number, number>();
-  const taken = new Set<number>();
+  // `avoid`: the ports of this process's other sessions (lanes), free now while their stacks are down.
+  const taken = new Set<number>(avoid);
   for (const s of model.services) {
     for (const p of s.ports) {
       if (out.has(p.host)) continue;

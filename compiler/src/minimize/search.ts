@@ -30,10 +30,21 @@
  *
  * Every candidate goes through Tester, which counts runs, retries oracle errors, caches verdicts
  * of identical sets (never run twice) and reports progress.
+ *
+ * Lanes: an oracle may run several candidates at once (one stack per lane). Single removals are
+ * then tested in rounds, all against the set at the round's start; the verdicts are applied in
+ * the round's order, so the result depends on the verdicts only, never on which run ended
+ * first. A fail is a "needed" verdict against the round's set (a superset of the result, as
+ * 'as-tested' requires); the first pass removes its item; a later pass in the same round was
+ * made against a set that still held the first item, so that item is tested again against the
+ * new set in the next round. One lane is exactly the sequential search.
  */
 
 export type Verdict = 'pass' | 'fail' | 'error';
-export type Oracle = (candidate: ReadonlySet<string>) => Promise<Verdict>;
+/** A verdict with what the run saw (the minimiser's RunOutcome), for the run log. */
+export interface Judged<D> { readonly verdict: Verdict; readonly detail: D }
+/** Runs one candidate on `lane` (0 ≤ lane < the Tester's lanes); a lane runs one candidate at a time. */
+export type Oracle<D = undefined> = (candidate: ReadonlySet<string>, lane: number) => Promise<Verdict | Judged<D>>;
 export type Phase = 'record' | 'prove' | 'add' | 'reduce' | 'minimal' | 'linear' | 'confirm';
 
 export interface RunLog {
@@ -56,24 +67,37 @@ export class OracleError extends Error {
   }
 }
 
-export interface TesterOptions {
+export interface TesterOptions<D = undefined> {
   /** How often a candidate is tried again after an oracle error (not after a failure). */
   readonly retries?: number;
-  /** Called after every run. */
-  readonly onRun?: (log: RunLog) => void;
+  /** Candidates the oracle can run at once (default 1). */
+  readonly lanes?: number;
+  /** Called after every run (in a round: after the round, in the round's order). */
+  readonly onRun?: (log: RunLog, detail: D | undefined) => void;
 }
 
 const keyOf = (s: ReadonlySet<string>) => [...s].sort().join('\n');
 
-/** Wraps the oracle: run counting, retries of errors, a verdict cache, the run log. */
-export class Tester {
+/** What the search needs of a Tester. */
+export interface Trials {
+  readonly lanes: number;
+  passes(candidate: ReadonlySet<string>, options?: { noCache?: boolean }): Promise<boolean>;
+  passesAll(candidates: readonly ReadonlySet<string>[], options?: { noCache?: boolean }): Promise<boolean[]>;
+}
+
+/** Wraps the oracle: run counting, retries of errors, a verdict cache, the run log, lanes. */
+export class Tester<D = undefined> implements Trials {
   private readonly cache = new Map<string, 'pass' | 'fail'>();
   readonly log: RunLog[] = [];
   private errors = 0;
   private reference: ReadonlySet<string> = new Set();
   phase: Phase = 'record';
+  /** Candidates run at once by passesAll (1: one after another). */
+  readonly lanes: number;
 
-  constructor(private readonly oracle: Oracle, private readonly options: TesterOptions = {}) {}
+  constructor(private readonly oracle: Oracle<D>, private readonly options: TesterOptions<D> = {}) {
+    this.lanes = Math.max(1, Math.floor(options.lanes ?? 1));
+  }
 
   get runs(): number { return this.log.length; }
   get errorRuns(): number { return this.errors; }
@@ -86,27 +110,69 @@ export class Tester {
 
   /** True when the candidate passes. A persistent oracle error throws OracleError. */
   async passes(candidate: ReadonlySet<string>, options: { noCache?: boolean } = {}): Promise<boolean> {
-    const key = keyOf(candidate);
-    const cached = options.noCache ? undefined : this.cache.get(key);
-    if (cached) return cached === 'pass';
+    return (await this.passesAll([candidate], options))[0]!;
+  }
+
+  /**
+   * Each candidate's verdict, up to `lanes` run at once (identical candidates and cached
+   * verdicts run once or not at all). The run log and onRun follow the candidates' order, not
+   * the order the runs ended in. A persistent oracle error throws OracleError once every run
+   * of the call has ended.
+   */
+  async passesAll(candidates: readonly ReadonlySet<string>[], options: { noCache?: boolean } = {}): Promise<boolean[]> {
+    const keys = candidates.map(keyOf);
+    const verdicts = new Map<string, 'pass' | 'fail'>();
+    const todo: { key: string; candidate: ReadonlySet<string> }[] = [];
+    keys.forEach((key, i) => {
+      const cached = options.noCache ? undefined : this.cache.get(key);
+      if (cached) verdicts.set(key, cached);
+      else if (options.noCache || !todo.some((t) => t.key === key)) todo.push({ key, candidate: candidates[i]! });
+    });
+    const phase = this.phase;
+    const reference = this.reference;
     const retries = this.options.retries ?? 2;
-    for (let attempt = 1; ; attempt++) {
-      const verdict = await this.oracle(candidate);
-      const entry: RunLog = {
-        run: this.log.length + 1, phase: this.phase, size: candidate.size,
-        removed: [...this.reference].filter((x) => !candidate.has(x)).sort(),
-        added: [...candidate].filter((x) => !this.reference.has(x)).sort(),
-        verdict, attempt,
-      };
-      this.log.push(entry);
-      this.options.onRun?.(entry);
-      if (verdict !== 'error') {
-        if (!options.noCache) this.cache.set(key, verdict);
-        return verdict === 'pass';
+    const done: { entries: { verdict: Verdict; detail: D | undefined; attempt: number; size: number; removed: string[]; added: string[] }[]; error?: OracleError }[] = todo.map(() => ({ entries: [] }));
+    // One worker per lane takes the next candidate; each candidate keeps its own retries.
+    let next = 0;
+    const worker = async (lane: number) => {
+      for (let i = next++; i < todo.length; i = next++) {
+        const { key, candidate } = todo[i]!;
+        for (let attempt = 1; ; attempt++) {
+          const answer = await this.oracle(candidate, lane);
+          const { verdict, detail } = typeof answer === 'string' ? { verdict: answer, detail: undefined } : answer;
+          done[i]!.entries.push({
+            verdict, detail, attempt, size: candidate.size,
+            removed: [...reference].filter((x) => !candidate.has(x)).sort(),
+            added: [...candidate].filter((x) => !reference.has(x)).sort(),
+          });
+          if (verdict !== 'error') {
+            verdicts.set(key, verdict);
+            if (!options.noCache) this.cache.set(key, verdict);
+            break;
+          }
+          if (attempt > retries) {
+            done[i]!.error = new OracleError(`the oracle failed ${attempt} times in a row on one candidate (Docker or time-out errors, not interaction failures)`, attempt);
+            break;
+          }
+        }
       }
-      this.errors++;
-      if (attempt > retries) throw new OracleError(`the oracle failed ${attempt} times in a row on one candidate (Docker or time-out errors, not interaction failures)`, attempt);
+    };
+    // Every lane's run ends before anything is thrown: no run goes on behind the caller's back.
+    const settled = await Promise.allSettled(Array.from({ length: Math.min(this.lanes, todo.length) }, (_, lane) => worker(lane)));
+    const thrown = settled.find((x): x is PromiseRejectedResult => x.status === 'rejected');
+    if (thrown) throw thrown.reason;
+    for (const d of done) {
+      for (const e of d.entries) {
+        const entry: RunLog = { run: this.log.length + 1, phase, size: e.size, removed: e.removed, added: e.added, verdict: e.verdict, attempt: e.attempt };
+        this.log.push(entry);
+        if (e.verdict === 'error') this.errors++;
+        this.options.onRun?.(entry, e.detail);
+      }
     }
+    const failed = done.find((d) => d.error);
+    if (failed) throw failed.error;
+    if (options.noCache) return todo.map((t, i) => done[i]!.entries.at(-1)!.verdict === 'pass');
+    return keys.map((k) => verdicts.get(k) === 'pass');
   }
 }
 
@@ -183,7 +249,7 @@ export function reduceState(current: Iterable<string>): ReduceState {
   return { current: new Set(current), version: 0, needed: new Map(), removed: [] };
 }
 
-async function tryRemove(state: ReduceState, group: readonly string[], tester: Tester): Promise<boolean> {
+async function tryRemove(state: ReduceState, group: readonly string[], tester: Trials): Promise<boolean> {
   const candidate = new Set(state.current);
   for (const x of group) candidate.delete(x);
   if (!(await tester.passes(candidate))) return false;
@@ -194,10 +260,40 @@ async function tryRemove(state: ReduceState, group: readonly string[], tester: T
 }
 
 /**
+ * One round of single removals, each against the current set, run on the tester's lanes
+ * (see the head of this file). Verdicts are applied in `items` order: a fail is a "needed"
+ * verdict at the round's version; the first pass removes its item; a later pass was made
+ * against a set that still held that item and is returned in `again`, to be tested anew.
+ */
+export async function removeRound(state: ReduceState, items: readonly string[], tester: Trials): Promise<{ removed: string[]; needed: string[]; again: string[] }> {
+  const version = state.version;
+  const verdicts = await tester.passesAll(items.map((x) => {
+    const c = new Set(state.current);
+    c.delete(x);
+    return c;
+  }));
+  const out = { removed: [] as string[], needed: [] as string[], again: [] as string[] };
+  items.forEach((x, i) => {
+    if (!verdicts[i]) {
+      state.needed.set(x, version);
+      out.needed.push(x);
+    } else if (state.version === version) {
+      state.current.delete(x);
+      state.removed.push(x);
+      state.version++;
+      out.removed.push(x);
+    } else {
+      out.again.push(x);
+    }
+  });
+  return out;
+}
+
+/**
  * Removes from state.current every item of `items` (in this order) that a passing run does
  * without, by adaptive group testing. Each item ends either removed or with a "needed" verdict.
  */
-export async function reduce(state: ReduceState, items: readonly string[], tester: Tester, options: ReduceOptions): Promise<void> {
+export async function reduce(state: ReduceState, items: readonly string[], tester: Trials, options: ReduceOptions): Promise<void> {
   const pending = items.filter((x) => state.current.has(x));
   let decided = 0;
   let foundNeeded = 0;
@@ -209,15 +305,17 @@ export async function reduce(state: ReduceState, items: readonly string[], teste
     const d = estimateNeeded();
     options.onEstimate?.(estimateReduceRuns(pending.length, d));
     const size = groupSize(pending.length, d);
+    if (size === 1) {
+      // One by one: a round per lane count (one item when there is one lane).
+      const r = await removeRound(state, pending.splice(0, tester.lanes), tester);
+      decided += r.removed.length + r.needed.length;
+      foundNeeded += r.needed.length;
+      pending.unshift(...r.again);
+      continue;
+    }
     const group = pending.splice(0, size);
     if (await tryRemove(state, group, tester)) {
       decided += group.length;
-      continue;
-    }
-    if (group.length === 1) {
-      state.needed.set(group[0]!, state.version);
-      decided++;
-      foundNeeded++;
       continue;
     }
     // The group holds something needed: binary search for one such item. Halves proven
@@ -258,17 +356,17 @@ function proven(state: ReduceState, x: string, proof: Proof): boolean {
  * `proof` level) is removed alone and the run must fail. An item found removable is removed; at
  * 'final-set' that makes the others' verdicts stale, so passes repeat until nothing changes.
  */
-export async function proveOneMinimal(state: ReduceState, order: readonly string[], tester: Tester, onEstimate?: (remainingRuns: number) => void, proof: Proof = 'final-set'): Promise<void> {
+export async function proveOneMinimal(state: ReduceState, order: readonly string[], tester: Trials, onEstimate?: (remainingRuns: number) => void, proof: Proof = 'final-set'): Promise<void> {
   for (;;) {
     const stale = order.filter((x) => state.current.has(x) && !proven(state, x, proof));
     // Items not in `order` (should not happen) are proven too, after the ordered ones.
     for (const x of [...state.current].sort()) if (!order.includes(x) && !proven(state, x, proof)) stale.push(x);
     if (stale.length === 0) return;
-    for (let i = 0; i < stale.length; i++) {
-      const x = stale[i]!;
-      if (!state.current.has(x)) continue;
-      onEstimate?.(stale.length - i);
-      if (!(await tryRemove(state, [x], tester))) state.needed.set(x, state.version);
+    const queue = [...stale];
+    while (queue.length) {
+      onEstimate?.(queue.length);
+      const round = queue.splice(0, tester.lanes).filter((x) => state.current.has(x));
+      if (round.length) queue.unshift(...(await removeRound(state, round, tester)).again);
     }
     onEstimate?.(0);
   }
@@ -279,7 +377,7 @@ export async function proveOneMinimal(state: ReduceState, order: readonly string
  * removes from it every pool item a passing run does without. Returns the passing set, or
  * undefined when even base ∪ pool fails.
  */
-export async function addMissing(base: ReadonlySet<string>, pool: readonly string[], tester: Tester, onEstimate?: (remainingRuns: number) => void): Promise<{ set: Set<string>; added: string[] } | undefined> {
+export async function addMissing(base: ReadonlySet<string>, pool: readonly string[], tester: Trials, onEstimate?: (remainingRuns: number) => void): Promise<{ set: Set<string>; added: string[] } | undefined> {
   if (await tester.passes(base)) return { set: new Set(base), added: [] };
   const extra = pool.filter((x) => !base.has(x));
   const full = new Set([...base, ...extra]);
@@ -294,7 +392,7 @@ export async function addMissing(base: ReadonlySet<string>, pool: readonly strin
  * The manual method: one item removed per run, in order, each run against the current set
  * (Docker's build-minimal-syscalls). One pass; no re-tests.
  */
-export async function linearReduce(start: ReadonlySet<string>, order: readonly string[], tester: Tester, onEstimate?: (remainingRuns: number) => void): Promise<ReduceState> {
+export async function linearReduce(start: ReadonlySet<string>, order: readonly string[], tester: Trials, onEstimate?: (remainingRuns: number) => void): Promise<ReduceState> {
   const state = reduceState(start);
   const items = order.filter((x) => state.current.has(x));
   for (let i = 0; i < items.length; i++) {

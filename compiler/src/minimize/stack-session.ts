@@ -90,6 +90,8 @@ export interface SessionOptions {
   /** Compose health checks every this many seconds instead of the spec's interval (faster runs). */
   readonly healthIntervalSeconds?: number;
   readonly say?: (line: string) => void;
+  /** Host ports other sessions of this process use (lanes): never picked for this one. */
+  readonly avoidPorts?: Iterable<number>;
 }
 
 /** Functional interactions in spec order: the oracle. */
@@ -180,7 +182,7 @@ export class StackSession {
     const variant = await detectCompose(o.env);
     if (!variant) throw new EnvironmentError('no compose command: neither "docker compose" (v2) nor "docker-compose" answers; install one (Debian: apt-get install docker-compose)');
     const secrets = await ensureSecrets(o.model, o.outStackDir);
-    const ports = await findFreePorts(o.model);
+    const ports = await findFreePorts(o.model, Math.random, o.avoidPorts ?? []);
     const model = remapPorts(o.model, ports);
     const runId = randomBytes(4).toString('hex');
     const project = `hardspec-min-${o.model.name}-${runId}`;
