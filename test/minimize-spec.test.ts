@@ -15,6 +15,8 @@ import { buildReport, formatSummary, validateReport } from '../compiler/src/mini
 import { functionalInteractions, minimizeOverride, servicesToRestart, withDependents } from '../compiler/src/minimize/stack-session.ts';
 import { applySpecChange, unifiedDiff } from '../compiler/src/minimize/write-spec.ts';
 import { readStack } from '../compiler/src/io/read-specs.ts';
+import { summarizeReport } from '../compiler/src/site/minimize-record.ts';
+import type { ServiceModel } from '../compiler/src/model/types.ts';
 import { compile } from '../compiler/src/pipeline.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
@@ -205,6 +207,15 @@ describe('report', () => {
     expect(text).toContain('1-minimal: proven as the one-item-per-run method proves it');
     expect(formatSummary({ ...result, proof: 'final-set' }, ctx)).toContain('1-minimal: proven against this set');
     expect(text).toContain('confirmation: 3/3 runs passed');
+    expect(report).toMatchObject({ runs: { lanes: 1 } });
+    expect(text).not.toContain('lanes');
+    expect(formatSummary({ ...result, lanes: 2 }, ctx)).toMatch(/wall time \S+ on 2 lanes \(candidates run side by side\)/);
+    // The site reads the lanes (and 1 from reports made before the field existed).
+    const web = { capAdd: [], seccomp: { allow: ['read'] } } as unknown as ServiceModel;
+    expect(summarizeReport(JSON.stringify({ ...report, runs: { ...(report.runs as object), lanes: 2 } }), 'minimize/web-syscalls.json', web)).toMatchObject({ lanes: 2, inSpec: true });
+    const { lanes: _, ...oldRuns } = report.runs as { lanes: number };
+    expect(summarizeReport(JSON.stringify({ ...report, runs: oldRuns }), 'minimize/web-syscalls.json', web)).toMatchObject({ lanes: 1 });
+    expect(validateReport({ ...report, runs: { ...(report.runs as object), lanes: 0 } })).not.toEqual([]);
   });
 
   it('holds only items of its kind: syscall names, capability names (no CAP_), or paths and search nodes', async () => {

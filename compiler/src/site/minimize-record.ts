@@ -25,6 +25,8 @@ export interface MinimizeSummary {
   readonly proof: 'as-tested' | 'final-set';
   readonly runs: number;
   readonly wallMs: number;
+  /** Candidates run at once (--parallel; 1 in reports without the field). */
+  readonly lanes: number;
   readonly confirmation: { readonly runs: number; readonly passed: number; readonly flaky: boolean };
   /** Whether the spec's current list is exactly the report's result (undefined for files: that needs the image). */
   readonly inSpec?: boolean;
@@ -59,6 +61,7 @@ export function summarizeReport(text: string, file: string, service: ServiceMode
     proof: json.result.proof === 'as-tested' ? 'as-tested' : 'final-set',
     runs: json.runs.total,
     wallMs: json.wallMs,
+    lanes: json.runs.lanes ?? 1,
     confirmation: { runs: json.confirmation.runs, passed: json.confirmation.passed, flaky: json.confirmation.flaky },
     ...(what === 'files' ? {} : { inSpec: items.join(',') === current.sort().join(',') }),
   };
