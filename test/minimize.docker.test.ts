@@ -130,9 +130,8 @@ describe.skipIf(!ready)('hardspec minimize guestbook (real engine)', () => {
     // The copy (web as the first test wrote it, php and db with Docker's list); web gets the committed list.
     const input = await readStack(path.join(specs, 'guestbook'), path.join(work, 'generated'), work);
     const model = compile([input]).stacks[0]!.model;
-    const open = (avoidPorts: number[]) => StackSession.open({ model, stackDir: path.join(specs, 'guestbook'), outStackDir: path.join(work, 'generated/guestbook'), env: process.env, avoidPorts });
-    const first = await open([]);
-    const sessions = [first, await open([...first.ports.values()])];
+    const first = await StackSession.open({ model, stackDir: path.join(specs, 'guestbook'), outStackDir: path.join(work, 'generated/guestbook'), env: process.env });
+    const sessions = [first, await first.openLane([...first.ports.values()])];
     const backend = new DockerBackend(sessions, 'web', 'syscalls', new AbortController().signal, undefined);
     // A different sample per seed; the seed is printed so a failure can be replayed.
     const seed = Number(process.env.HARDSPEC_MINIMIZE_SAMPLE_SEED ?? '1');

@@ -217,7 +217,7 @@ export async function runMinimize(argv: readonly string[], io: CliIo, deps: { si
     }
     await checkPortsFree(session.model);
     while (sessions.length < o.parallel) {
-      const lane = await StackSession.open({ model, stackDir, outStackDir, env: io.env, say, avoidPorts: sessions.flatMap((s) => [...s.ports.values()]) });
+      const lane = await session.openLane(sessions.flatMap((s) => [...s.ports.values()]));
       sessions.push(lane);
       await checkPortsFree(lane.model);
     }

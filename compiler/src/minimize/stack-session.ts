@@ -144,6 +144,16 @@ export function minimizeOverride(model: StackModel, labels: Record<string, strin
   return `# hardspec minimize: labels and health-check interval for run ${labels[LABEL.run]} only. Temporary.\n${toYaml(doc)}`;
 }
 
+/** What open() finds once and every lane of one minimisation shares. */
+interface SessionEngine {
+  readonly docker: Docker;
+  /** The engine runs on this host (its /proc is ours). */
+  readonly local: boolean;
+  readonly facts: EngineFacts;
+  readonly variant: ComposeVariant;
+  readonly secrets: Awaited<ReturnType<typeof ensureSecrets>>;
+}
+
 export class StackSession {
   /** The stack was started and the last run left it healthy enough to restart one service. */
   private up = false;
@@ -156,21 +166,19 @@ export class StackSession {
 
   private constructor(
     private readonly o: SessionOptions,
+    /** What every lane of one minimisation shares: the engine, compose and the secrets. */
+    private readonly engine: SessionEngine,
     /** The stack as this session runs it: published ports (and the URLs to them) moved. */
     readonly model: StackModel,
     readonly ports: ReadonlyMap<number, number>,
-    readonly docker: Docker,
-    readonly facts: EngineFacts,
-    readonly variant: ComposeVariant,
-    private readonly local: boolean,
     readonly dir: string,
     readonly runId: string,
     readonly project: string,
     private readonly stackRun: StackRun,
     private readonly scrubber: Scrubber,
   ) {
-    this.watchdog = local && existsSync('/proc/self/cgroup')
-      ? new RuncWatchdog({ limitMs: RUNC_INIT_LIMIT_MS, intervalMs: RUNC_WATCH_INTERVAL_MS, serviceOf: (id) => serviceFromConfig(facts.rootDir, id, project) })
+    this.watchdog = engine.local && existsSync('/proc/self/cgroup')
+      ? new RuncWatchdog({ limitMs: RUNC_INIT_LIMIT_MS, intervalMs: RUNC_WATCH_INTERVAL_MS, serviceOf: (id) => serviceFromConfig(engine.facts.rootDir, id, project) })
       : undefined;
     this.watchdog?.start();
   }
@@ -182,6 +190,19 @@ export class StackSession {
     const variant = await detectCompose(o.env);
     if (!variant) throw new EnvironmentError('no compose command: neither "docker compose" (v2) nor "docker-compose" answers; install one (Debian: apt-get install docker-compose)');
     const secrets = await ensureSecrets(o.model, o.outStackDir);
+    return StackSession.create(o, { docker, local: address.local, facts, variant, secrets });
+  }
+
+  /**
+   * Another copy of the stack on the same engine (a lane of --parallel): its own project, ports
+   * (none of `avoidPorts`), folder and volumes; the engine, compose and secrets found by open().
+   */
+  openLane(avoidPorts: Iterable<number>): Promise<StackSession> {
+    return StackSession.create({ ...this.o, avoidPorts }, this.engine);
+  }
+
+  private static async create(o: SessionOptions, engine: SessionEngine): Promise<StackSession> {
+    const { docker, variant, secrets } = engine;
     const ports = await findFreePorts(o.model, Math.random, o.avoidPorts ?? []);
     const model = remapPorts(o.model, ports);
     const runId = randomBytes(4).toString('hex');
@@ -201,8 +222,12 @@ export class StackSession {
     const stackRun = new StackRun({
       docker, variant, project: { name: project, files: ['compose.yaml', 'override.yaml'] }, runId, cwd: dir, env: o.env, model,
     });
-    return new StackSession(o, model, ports, docker, facts, variant, address.local, dir, runId, project, stackRun, new Scrubber(secrets.values));
+    return new StackSession(o, engine, model, ports, dir, runId, project, stackRun, new Scrubber(secrets.values));
   }
+
+  get docker(): Docker { return this.engine.docker; }
+  get facts(): EngineFacts { return this.engine.facts; }
+  get variant(): ComposeVariant { return this.engine.variant; }
 
   get runCount(): number { return this.runs; }
 
@@ -337,7 +362,7 @@ export class StackSession {
       engineSelinux: this.facts.securityOptions.some((x) => /selinux/.test(x)),
       engineSecurityOptions: this.facts.securityOptions,
       arch: nodeArch(this.facts.arch),
-      localProc: this.local,
+      localProc: this.engine.local,
     });
     const evidenceDir = path.join(this.dir, 'evidence');
     const runToken = `${this.runId}r${this.runs}`;
