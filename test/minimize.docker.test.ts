@@ -137,12 +137,15 @@ describe.skipIf(!ready)('hardspec minimize guestbook (real engine)', () => {
     const seed = Number(process.env.HARDSPEC_MINIMIZE_SAMPLE_SEED ?? '1');
     console.info(`1-minimality sample seed: ${seed} (HARDSPEC_MINIMIZE_SAMPLE_SEED)`);
     const spans: { lane: number; from: number; to: number }[] = [];
+    const runs: string[] = [];
     const fresh = [true, true];
     const tester = new Tester<RunOutcome>(async (c, lane) => {
       const from = Date.now();
       const out = await backend.run(c, { fresh: fresh[lane]!, lane });
       fresh[lane] = out.verdict === 'error';
       spans.push({ lane, from, to: Date.now() });
+      const why = [...out.failed.map((f) => `${f.id}: ${f.problem}`), ...out.unhealthy.map((u) => `${u.service} unhealthy: ${u.reason}`), ...(out.error ? [out.error] : [])];
+      runs.push(`lane ${lane}, ${c.size} names: ${out.verdict}${why.length ? ` (${why.join('; ')})` : ''}`);
       return { verdict: out.verdict, detail: out };
     }, { lanes: 2, retries: 1 });
     try {
@@ -151,7 +154,7 @@ describe.skipIf(!ready)('hardspec minimize guestbook (real engine)', () => {
       const sample = seededOrder(allow, seed).slice(0, 3);
       const candidates = [new Set(allow), ...sample.map((x) => new Set(allow.filter((y) => y !== x)))];
       const verdicts = await tester.passesAll(candidates);
-      expect(verdicts, `the list passes, and removing any of ${sample.join(', ')} makes an interaction fail`).toEqual([true, false, false, false]);
+      expect(verdicts, `the list passes, and removing any of ${sample.join(', ')} makes an interaction fail; runs:\n${runs.join('\n')}`).toEqual([true, false, false, false]);
       // Both lanes ran, and at the same time.
       const [a, b] = [spans.filter((x) => x.lane === 0), spans.filter((x) => x.lane === 1)];
       expect(a.length && b.length).toBeTruthy();

@@ -16,6 +16,8 @@ import {
   compareTmpfs, judgeMounts, judgeProcStatus, parseMountInfo, parseProcStatus, pickDeniedSyscall, sizeInBytes,
 } from '../compiler/src/verify/auto-compare.ts';
 import { cookiePairs, decodeEntities, hiddenFieldsOfFirstForm } from '../compiler/src/verify/checks/http.ts';
+import { findLacking, LOG_LINES_QUOTED } from '../compiler/src/verify/checks/log.ts';
+import { lastLogLines } from '../compiler/src/verify/checks/outage.ts';
 import { judgeProbe, probeArgv, syscallTable } from '../compiler/src/verify/checks/probe.ts';
 import { withRunToken } from '../compiler/src/verify/checks/types.ts';
 import { composeArgs, composeCommand, composeVersionProbes } from '../compiler/src/verify/compose-cli.ts';
@@ -449,6 +451,38 @@ describe('the interaction runner (fake engine)', () => {
     expect(r.problems?.[0]).toMatch(/\/sys\/fs\/selinux is absent/);
   });
 
+  it('log: fails on a forbidden text anywhere in the output since the container was created, and quotes the first lines', async () => {
+    const engine = new FakeEngine();
+    const check = { kind: 'log' as const, service: 'web', lacks: ['[emerg]', '[alert]', 'Operation not permitted'] };
+    engine.logsAfterStop.web = '172.29.0.1 - - "GET / HTTP/1.1" 200\n';
+    const clean = await runInteraction(interaction('web-log', check), runnerContext(engine, model));
+    expect(clean.status).toBe('passed');
+    expect(clean.method).toEqual(['docker-logs']);
+    expect(clean.observed).toMatchObject({ service: 'web', lines: 1, found: { '[emerg]': 0, '[alert]': 0, 'Operation not permitted': 0 }, offending: [] });
+    engine.logsAfterStop.web = [
+      '[alert] -1#-1: sigprocmask() failed (1: Operation not permitted)',
+      '172.29.0.1 - - "GET / HTTP/1.1" 200',
+      '[emerg] -1#-1: eventfd() failed (1: Operation not permitted)',
+      '[alert] -1#-1: prctl(PR_SET_DUMPABLE) failed (1: Operation not permitted)',
+    ].join('\n');
+    const bad = await runInteraction(interaction('web-log', check), runnerContext(engine, model));
+    expect(bad.status).toBe('failed');
+    expect(bad.problems).toEqual(['the output of web holds "[emerg]" (1 line), "[alert]" (2 lines), "Operation not permitted" (3 lines); first: [alert] -1#-1: sigprocmask() failed (1: Operation not permitted)']);
+    expect(bad.observed).toMatchObject({ lines: 4, found: { '[emerg]': 1, '[alert]': 2, 'Operation not permitted': 3 } });
+    expect((bad.observed as { offending: string[] }).offending).toHaveLength(3);
+    // The whole output is read (since 0), not only what came after some event.
+    expect(engine.calls).toEqual(['logSince web', 'logSince web']);
+  });
+
+  it('log: quotes at most a few offending lines, each cut', () => {
+    const many = Array.from({ length: 9 }, (_, i) => `[alert] ${i} ${'x'.repeat(i === 0 ? 400 : 1)}`).join('\n');
+    const r = findLacking(many, ['[alert]', 'never']);
+    expect(r.total).toBe(9);
+    expect(r.counts).toEqual({ '[alert]': 9, never: 0 });
+    expect(r.lines).toHaveLength(LOG_LINES_QUOTED);
+    expect(r.lines[0]).toHaveLength(301);
+  });
+
   it('persistence: write, recreate, read', async () => {
     const engine = new FakeEngine();
     const stored: string[] = [];
@@ -485,15 +519,28 @@ describe('the interaction runner (fake engine)', () => {
       engine.inspections.db = { State: { ExitCode: 137 } } as never;
       const killed = await runInteraction(interaction('outage', clean), runnerContext(engine, model));
       expect(killed.status).toBe('failed');
-      expect(killed.problems![0]).toMatch(/^db did not stop by itself: the engine killed it after \d+ s \(exit code 137\)/);
-      expect(killed.observed).toMatchObject({ stopped: { service: 'db', exitCode: 137 }, started: { service: 'db' } });
+      expect(killed.problems![0]).toMatch(/^db did not stop by itself: the engine killed it after \d+ s \(exit code 137\).*; it wrote nothing after the stop signal$/);
+      expect(killed.observed).toMatchObject({ stopped: { service: 'db', exitCode: 137 }, started: { service: 'db' }, stopLog: [] });
+      // What the service said after the stop signal is in the problem and the evidence: its last lines.
+      engine.logsAfterStop.db = ['starting', ...Array.from({ length: 7 }, (_, i) => `line ${i + 1}`), '', '[alert] 7#7: kill(8, 3) failed (1: Operation not permitted)', ''].join('\n');
+      const told = await runInteraction(interaction('outage', clean), runnerContext(engine, model));
+      const last = ['line 3', 'line 4', 'line 5', 'line 6', 'line 7', '[alert] 7#7: kill(8, 3) failed (1: Operation not permitted)'];
+      expect(told.observed).toMatchObject({ stopLog: last });
+      expect(told.problems![0]).toMatch(/; its last output: line 3 \| line 4 \| line 5 \| line 6 \| line 7 \| \[alert\] 7#7: kill\(8, 3\) failed \(1: Operation not permitted\)$/);
+      delete engine.logsAfterStop.db;
       engine.inspections.db = { State: { ExitCode: 0 } } as never;
       expect((await runInteraction(interaction('outage', clean), runnerContext(engine, model))).status).toBe('passed');
       engine.inspections.db = { State: { ExitCode: 1 } } as never;
-      expect((await runInteraction(interaction('outage', clean), runnerContext(engine, model))).problems).toEqual(['db did not stop cleanly: exit code 1, expected 0']);
+      expect((await runInteraction(interaction('outage', clean), runnerContext(engine, model))).problems).toEqual(['db did not stop cleanly: exit code 1, expected 0; it wrote nothing after the stop signal']);
       // Without clean_stop the exit code is only observed.
       engine.inspections.db = { State: { ExitCode: 137 } } as never;
       expect((await runInteraction(interaction('outage', outage), runnerContext(engine, model))).status).toBe('passed');
+    });
+
+    it('keeps the last non-empty lines of a failed stop, each cut at 300 characters', () => {
+      expect(lastLogLines('a\n\n  \nb  \nc\n', 2)).toEqual(['b', 'c']);
+      expect(lastLogLines('', 6)).toEqual([]);
+      expect(lastLogLines(`${'x'.repeat(301)}\ny`, 6)).toEqual([`${'x'.repeat(300)}…`, 'y']);
     });
 
     it('with only clean_stop, stops and starts the service and judges the stop', async () => {

@@ -383,6 +383,8 @@ function buildSimpleCheck(c: Raw, path: string, service: string | undefined, r: 
       return { kind: 'port_closed', host: v.host ?? '127.0.0.1', port: v.port };
     case 'selinux':
       return { kind: 'selinux', service: svc() };
+    case 'log':
+      return { kind: 'log', service: svc(), lacks: [...v.lacks] };
     default:
       throw new Error(`unreachable: schema admitted check kind ${kind}`);
   }

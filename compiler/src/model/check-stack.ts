@@ -121,7 +121,8 @@ function checkCheckServices(c: Check, at: string, r: SpecReporter, services: rea
   if (c.kind === 'outage') {
     one(c.service, `${at}/outage/service`);
     if (c.during) checkCheckServices(c.during, `${at}/outage/during`, r, services);
-    if (c.during && 'service' in c.during && c.service && c.during.service === c.service) {
+    // A log check reads the engine's copy of the output: a stopped container's is there too.
+    if (c.during && c.during.kind !== 'log' && 'service' in c.during && c.service && c.during.service === c.service) {
       r.report('HS3032', `${at}/outage/during`, `the check made while "${c.service}" is stopped runs inside "${c.service}" (named or taken as the spec's own service), and a stopped container runs nothing`, 'name another service for it (service: <name>), or check from outside with http, browser or port_closed');
     }
     if (c.log) one(c.log.service, `${at}/outage/log/service`);

@@ -205,7 +205,9 @@ export interface FileCheck {
 }
 export interface PortClosedCheck { readonly kind: 'port_closed'; readonly host: string; readonly port: number }
 export interface SelinuxCheck { readonly kind: 'selinux'; readonly service: string }
-export type SimpleCheck = HttpCheck | BrowserCheck | ExecCheck | ProbeCheck | SqlCheck | FileCheck | PortClosedCheck | SelinuxCheck;
+/** None of `lacks` may appear in the output (stdout and stderr) of the service's container since it was created. */
+export interface LogCheck { readonly kind: 'log'; readonly service: string; readonly lacks: readonly string[] }
+export type SimpleCheck = HttpCheck | BrowserCheck | ExecCheck | ProbeCheck | SqlCheck | FileCheck | PortClosedCheck | SelinuxCheck | LogCheck;
 export interface PersistenceCheck {
   readonly kind: 'persistence';
   readonly service: string;

@@ -4,6 +4,7 @@ import { runBrowserCheck } from './browser.ts';
 import { runExecCheck } from './exec.ts';
 import { runFileCheck } from './file.ts';
 import { runHttpCheck } from './http.ts';
+import { runLogCheck } from './log.ts';
 import { runOutageCheck } from './outage.ts';
 import { runPersistenceCheck } from './persistence.ts';
 import { runPortClosedCheck } from './port-closed.ts';
@@ -23,6 +24,7 @@ export function runSimpleCheck(raw: SimpleCheck, ctx: CheckContext): Promise<Che
     case 'file': return runFileCheck(check, ctx);
     case 'port_closed': return runPortClosedCheck(check, ctx);
     case 'selinux': return runSelinuxCheck(check, ctx);
+    case 'log': return runLogCheck(check, ctx);
   }
 }
 

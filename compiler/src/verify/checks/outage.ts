@@ -37,7 +37,13 @@ export async function runOutageCheck(check: OutageCheck, ctx: CheckContext, runS
     const stopMs = Date.now() - since;
     const exitCode = (await ctx.engine.inspect(check.service))?.State?.ExitCode;
     observed.stopped = { service: check.service, durationMs: stopMs, exitCode: exitCode ?? null };
-    if (check.cleanStop && exitCode !== 0) problems.push(cleanStopProblem(check.service, exitCode, stopMs));
+    if (check.cleanStop && exitCode !== 0) {
+      // What the service itself said while it was asked to stop: the reason is usually there
+      // (a refused call, a connection it waited for).
+      const said = lastLogLines(ctx.scrubber.scrub(await ctx.engine.logSince(check.service, since).catch(() => '')), STOP_LOG_LINES);
+      observed.stopLog = said;
+      problems.push(cleanStopProblem(check.service, exitCode, stopMs) + (said.length ? `; its last output: ${said.join(' | ')}` : '; it wrote nothing after the stop signal'));
+    }
     if (check.during) {
       // Not every check ends at once when the time limit aborts it: stop waiting, restore.
       const during = await untilAborted(runSimple(check.during, ctx), ctx.signal);
@@ -74,6 +80,14 @@ export async function runOutageCheck(check: OutageCheck, ctx: CheckContext, runS
 export function cleanStopProblem(service: string, exitCode: number | undefined, stopMs: number): string {
   if (exitCode === 137) return `${service} did not stop by itself: the engine killed it after ${Math.round(stopMs / 1000)} s (exit code 137); its stop signal went unanswered or its shutdown hung`;
   return `${service} did not stop cleanly: exit code ${exitCode ?? 'unknown'}, expected 0`;
+}
+
+/** Lines of a failed stop's output kept in the evidence. */
+export const STOP_LOG_LINES = 6;
+
+/** Pure: the last `n` non-empty lines of `text`, each cut at 300 characters. */
+export function lastLogLines(text: string, n: number): string[] {
+  return text.split('\n').map((l) => l.trimEnd()).filter((l) => l.trim()).slice(-n).map((l) => (l.length > 300 ? `${l.slice(0, 300)}…` : l));
 }
 
 /** `work`, or a rejection with the signal's reason as soon as it aborts. */
