@@ -12,7 +12,7 @@ import { minimize, type MinimizeBackend } from '../compiler/src/minimize/minimiz
 import { findFreePorts, remapPorts, remapUrl } from '../compiler/src/minimize/ports.ts';
 import { progressLine } from '../compiler/src/minimize/progress.ts';
 import { buildReport, formatSummary, validateReport } from '../compiler/src/minimize/report.ts';
-import { functionalInteractions, minimizeOverride, servicesToRestart, withDependents } from '../compiler/src/minimize/stack-session.ts';
+import { functionalInteractions, minimizeOverride, servicesToRestart, unhealthyElsewhere, withDependents } from '../compiler/src/minimize/stack-session.ts';
 import { applySpecChange, unifiedDiff } from '../compiler/src/minimize/write-spec.ts';
 import { readStack } from '../compiler/src/io/read-specs.ts';
 import { summarizeReport } from '../compiler/src/site/minimize-record.ts';
@@ -159,6 +159,20 @@ describe('candidates and the session model', () => {
     // The database holds the data: it starts from a fresh volume in every run.
     expect(servicesToRestart(model, 'web')).toEqual(['db', 'web']);
     expect(servicesToRestart(model, 'php')).toEqual(['db', 'php', 'web']);
+  });
+
+  it('a service that did not come up is the candidate\'s failure only when it is the service under test or depends on it', async () => {
+    const model = await guestbook();
+    const db = { service: 'db', reason: 'not healthy after 60 s' };
+    const php = { service: 'php', reason: 'dependency failed' };
+    const web = { service: 'web', reason: 'exited (1)' };
+    // web's candidate cannot keep db or php down: those are oracle errors.
+    expect(unhealthyElsewhere(model, 'web', [web])).toEqual([]);
+    expect(unhealthyElsewhere(model, 'web', [db, php, web])).toEqual([db, php]);
+    // db's candidate can keep every service down (php and web wait for it).
+    expect(unhealthyElsewhere(model, 'db', [db, php, web])).toEqual([]);
+    expect(unhealthyElsewhere(model, 'php', [db])).toEqual([db]);
+    expect(unhealthyElsewhere(model, 'php', [php, web])).toEqual([]);
   });
 
   it('moves published ports and the URLs to them, nothing else', async () => {

@@ -111,6 +111,12 @@ export function withDependents(model: StackModel, service: string): string[] {
   return model.services.map((s) => s.name).filter((n) => out.has(n));
 }
 
+/** Pure: the services that did not come up and that the candidate of `service` cannot have kept down (neither it nor a dependent). */
+export function unhealthyElsewhere<U extends { readonly service: string }>(model: StackModel, service: string, unhealthy: readonly U[]): U[] {
+  const blamed = new Set(withDependents(model, service));
+  return unhealthy.filter((u) => !blamed.has(u.service));
+}
+
 /**
  * Pure: what a run restarts besides a fresh start: the service under test and what depends on
  * it (a dependent may hold its address), and every service with a named volume, recreated with
@@ -320,7 +326,14 @@ export class StackSession {
       }
       const startMs = Date.now() - started;
       const unhealthy = states.filter((s) => !s.ok).map((s) => ({ service: s.service, reason: s.reason ?? 'not healthy' }));
-      if (unhealthy.length) return { verdict: 'fail', scope, restarted, durationMs: Date.now() - started, failed: [], unhealthy, startMs };
+      if (unhealthy.length) {
+        // Only the service under test runs the candidate: a service that neither is it nor
+        // depends on it and did not come up says nothing about the candidate (a slow start on a
+        // loaded machine): an oracle error, retried, not a "needed" verdict.
+        const elsewhere = unhealthyElsewhere(model, service, unhealthy);
+        if (elsewhere.length) return this.errorOutcome(scope, restarted, started, `${elsewhere.map((u) => `${u.service}: ${u.reason}`).join('; ')} (neither the service under test nor a service that depends on it)`);
+        return { verdict: 'fail', scope, restarted, durationMs: Date.now() - started, failed: [], unhealthy, startMs };
+      }
       const results = await this.runInteractions(signal);
       const failed = results.filter((r) => r.status === 'failed').map((r) => ({ id: r.id, problem: this.scrubber.scrub(r.problems?.[0] ?? 'failed') }));
       const interactionMs = Object.fromEntries(results.map((r) => [r.id, r.durationMs]));

@@ -142,7 +142,7 @@ function toDiagnostic(e: ErrorObject, spec: ParsedSpec, kind: SpecKind): Diagnos
       return diagnostic('HS2004', where(path, 'value'), `${field} must be ${words[e.keyword]} ${String(e.params.limit)}, not ${String(value)}`);
     }
     case 'minItems':
-      return diagnostic('HS2004', where(path, 'value'), `${field} must hold at least ${String(e.params.limit)} item${e.params.limit === 1 ? '' : 's'}`, 'add the missing items, or leave the key out');
+      return diagnostic('HS2004', where(path, 'value'), `${field} must hold at least ${String(e.params.limit)} item${e.params.limit === 1 ? '' : 's'}`, requiredBySchema(e.schemaPath) ? 'add the missing items (the key is required)' : 'add the missing items, or leave the key out');
     case 'maxLength':
       return diagnostic('HS2004', where(path, 'value'), `${field} is longer than ${String(e.params.limit)} characters`, 'shorten it');
     case 'anyOf':
@@ -182,6 +182,16 @@ function valueAt(data: unknown, path: string): unknown {
     v = v !== null && typeof v === 'object' ? (v as Record<string, unknown>)[key] : undefined;
   }
   return v;
+}
+
+/** Whether the key an error's schema path ends in (`…/properties/<key>/<keyword>`) is required by the object schema around it. */
+function requiredBySchema(schemaPath: string): boolean {
+  const m = /^#\/(.*)\/properties\/([^/]+)\/[^/]+$/.exec(schemaPath);
+  if (!m) return false;
+  let node: unknown = specSchema;
+  for (const part of m[1]!.split('/')) node = (node as Record<string, unknown> | undefined)?.[part.replace(/~1/g, '/').replace(/~0/g, '~')];
+  const required = (node as { required?: unknown } | undefined)?.required;
+  return Array.isArray(required) && required.includes(m[2]);
 }
 
 function allowedKeys(schema: unknown): string[] {
