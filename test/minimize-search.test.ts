@@ -177,9 +177,25 @@ describe('Tester', () => {
   });
 
   it('gives up with OracleError after the retries', async () => {
-    const tester = new Tester(async () => 'error', { retries: 1 });
+    const last: boolean[] = [];
+    const tester = new Tester(async () => 'error', { retries: 1, onRun: (_l, _d, isLast) => last.push(isLast) });
     await expect(tester.passes(new Set())).rejects.toBeInstanceOf(OracleError);
     expect(tester.runs).toBe(2);
+    // The second error is the candidate's last attempt.
+    expect(last).toEqual([false, true]);
+  });
+
+  it('tells onRun which run is a candidate\'s last attempt, on every lane', async () => {
+    const errorsLeft = new Map([['a', 2], ['b', 0], ['c', 1]]);
+    const seen: string[] = [];
+    const tester = new Tester(async (c) => {
+      const k = [...c][0]!;
+      const left = errorsLeft.get(k)!;
+      errorsLeft.set(k, left - 1);
+      return left > 0 ? 'error' : 'pass';
+    }, { lanes: 2, retries: 2, onRun: (l, _d, isLast) => seen.push(`${l.verdict}${isLast ? '!' : ''}`) });
+    expect(await tester.passesAll([new Set(['a']), new Set(['b']), new Set(['c'])])).toEqual([true, true, true]);
+    expect(seen).toEqual(['error', 'error', 'pass!', 'pass!', 'error', 'pass!']);
   });
 
   it('never runs the same set twice (cache), unless told to', async () => {

@@ -180,13 +180,13 @@ export async function minimize(backend: MinimizeBackend, o: MinimizeOptions): Pr
   }, {
     retries,
     lanes,
-    onRun: (log, detail) => {
+    onRun: (log, detail, last) => {
       const out = detail!;
       const p = phases.get(log.phase) ?? { runs: 0, wallMs: 0 };
       p.runs++;
       phases.set(log.phase, p);
       // A confirmation run's outcome is the last attempt of its candidate.
-      if (log.phase === 'confirm' && (log.verdict !== 'error' || log.attempt > retries)) confirmOutcomes.push(out);
+      if (log.phase === 'confirm' && last) confirmOutcomes.push(out);
       outcomes.push({ ...log, durationMs: out.durationMs, ...(out.startMs !== undefined ? { startMs: out.startMs } : {}), scope: out.scope, failed: [...out.failed.map((f) => f.id), ...out.unhealthy.map((u) => `${u.service} (not healthy)`)], problems: [...out.unhealthy.map((u) => `${u.service}: ${u.reason}`), ...out.failed.map((f) => `${f.id}: ${f.problem}`)].map((p) => p.slice(0, 300)), ...(out.error ? { error: out.error } : {}) });
       o.onRun?.({ ...log, outcome: out }, { done: tester.runs, remaining: Math.max(0, remaining - 1) });
     },

@@ -73,7 +73,8 @@ export interface TesterOptions<D = undefined> {
   /** Candidates the oracle can run at once (default 1). */
   readonly lanes?: number;
   /** Called after every run (in a round: after the round, in the round's order). */
-  readonly onRun?: (log: RunLog, detail: D | undefined) => void;
+  /** Each run, in candidate order; `last`: the candidate's final attempt (its verdict, or its last error). */
+  readonly onRun?: (log: RunLog, detail: D | undefined, last: boolean) => void;
 }
 
 const keyOf = (s: ReadonlySet<string>) => [...s].sort().join('\n');
@@ -162,11 +163,11 @@ export class Tester<D = undefined> implements Trials {
     const thrown = settled.find((x): x is PromiseRejectedResult => x.status === 'rejected');
     if (thrown) throw thrown.reason;
     for (const d of done) {
-      for (const e of d.entries) {
+      for (const [j, e] of d.entries.entries()) {
         const entry: RunLog = { run: this.log.length + 1, phase, size: e.size, removed: e.removed, added: e.added, verdict: e.verdict, attempt: e.attempt };
         this.log.push(entry);
         if (e.verdict === 'error') this.errors++;
-        this.options.onRun?.(entry, e.detail);
+        this.options.onRun?.(entry, e.detail, j === d.entries.length - 1);
       }
     }
     const failed = done.find((d) => d.error);
