@@ -105,7 +105,8 @@ describe.skipIf(!dockerAvailable || !chromiumAvailable)('hardspec verify: a spec
     for (const i of interactions.filter((x) => x.status === 'failed')) {
       // Through the web: the web server and what it depends on; in a container: that service;
       // recreating db and checking through the web: both.
-      const concerned = i.kind === 'sql' ? ['db'] : ['db', 'php', 'web'];
+      // reading a service's own output (log): that service.
+      const concerned = i.kind === 'sql' ? ['db'] : i.kind === 'log' ? [i.service!] : ['db', 'php', 'web'];
       expect(Object.keys(i.logTail ?? {}).sort(), i.id).toEqual(concerned);
     }
     const site = interactions.find((i) => i.id === 'site-answers')!;
