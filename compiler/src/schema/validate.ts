@@ -188,9 +188,7 @@ function valueAt(data: unknown, path: string): unknown {
 function requiredBySchema(schemaPath: string): boolean {
   const m = /^#\/(.*)\/properties\/([^/]+)\/[^/]+$/.exec(schemaPath);
   if (!m) return false;
-  let node: unknown = specSchema;
-  for (const part of m[1]!.split('/')) node = (node as Record<string, unknown> | undefined)?.[part.replace(/~1/g, '/').replace(/~0/g, '~')];
-  const required = (node as { required?: unknown } | undefined)?.required;
+  const required = (valueAt(specSchema, `/${m[1]}`) as { required?: unknown } | undefined)?.required;
   return Array.isArray(required) && required.includes(m[2]);
 }
 

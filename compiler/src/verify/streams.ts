@@ -43,6 +43,12 @@ export function lastLines(text: string, n: number): string {
   return lines.slice(Math.max(0, lines.length - n)).join('\n');
 }
 
+/** One line of a program's output as evidence quotes it: trailing blanks off, cut at 300 characters. */
+export function quoteLine(line: string): string {
+  const l = line.trimEnd();
+  return l.length > 300 ? `${l.slice(0, 300)}…` : l;
+}
+
 export interface TarEntry {
   readonly name: string;
   /** '0' file, '2' symlink, '5' directory, … (ustar typeflag). */

@@ -11,6 +11,7 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import type { OutageCheck, StackModel } from '../../model/types.ts';
 import { healthBudgetMs } from '../lifecycle.ts';
+import { quoteLine } from '../streams.ts';
 import type { SimpleRunner } from './persistence.ts';
 import { outcome, type CheckContext, type CheckOutcome, type Method } from './types.ts';
 
@@ -87,7 +88,7 @@ export const STOP_LOG_LINES = 6;
 
 /** Pure: the last `n` non-empty lines of `text`, each cut at 300 characters. */
 export function lastLogLines(text: string, n: number): string[] {
-  return text.split('\n').map((l) => l.trimEnd()).filter((l) => l.trim()).slice(-n).map((l) => (l.length > 300 ? `${l.slice(0, 300)}…` : l));
+  return text.split('\n').filter((l) => l.trim()).slice(-n).map(quoteLine);
 }
 
 /** `work`, or a rejection with the signal's reason as soon as it aborts. */
