@@ -6,8 +6,9 @@
 # with a message that says what is missing and how to get it.
 #   start: Docker engine + docker-compose, the debian:bookworm base image, Chromium (the browser
 #          interaction), a C compiler (hardspec's static probe)
-#   test:  the same, plus the SELinux policy tools the module-linking tests use, and bpftrace
-#          (records a container's system calls for hardspec minimize)
+#   test:  the same, plus the SELinux policy tools the module-linking tests use, bpftrace
+#          (records a container's system calls for hardspec minimize) and the strace runtime
+#          hardspec-strace (the recorder's fallback when eBPF is unavailable; its own test)
 #
 # Exit codes: 0 ready, 1 a step failed, 2 cannot proceed without the user.
 set -euo pipefail
@@ -71,6 +72,13 @@ if [[ $purpose == test || $purpose == minimize ]]; then
       say "could not mount tracefs; hardspec minimize will fall back or explain."
     fi
   fi
+fi
+
+if [[ $purpose == test ]]; then
+  # Only for the tests: hardspec minimize falls back to it when eBPF is unavailable, and says how
+  # to register it then (scripts/setup-strace-runtime.sh edits /etc/docker/daemon.json).
+  step "strace runtime hardspec-strace (the recorder's fallback when eBPF is unavailable)"
+  "$here/setup-strace-runtime.sh" "${pass[@]}"
 fi
 
 printf '\n'

@@ -192,6 +192,10 @@ describe('candidates and the session model', () => {
     const override = minimizeOverride(m, { 'io.hardspec.run': 'r1' }, 1);
     expect(override).toContain('interval: "1s"');
     expect(override).toContain('internal: true');
+    expect(override).not.toContain('runtime');
+    // The strace recording's run: every service under the engine's runtime hardspec-strace.
+    const traced = minimizeOverride(m, { 'io.hardspec.run': 'r1' }, 1, 'hardspec-strace');
+    expect(traced.match(/^ {4}runtime: "?hardspec-strace"?$/gm)).toHaveLength(m.services.length);
   });
 });
 
@@ -229,6 +233,12 @@ describe('report', () => {
     expect(summarizeReport(JSON.stringify({ ...report, runs: { ...(report.runs as object), lanes: 2 } }), 'minimize/web-syscalls.json', web)).toMatchObject({ lanes: 2, inSpec: true });
     const { lanes: _, ...oldRuns } = report.runs as { lanes: number };
     expect(summarizeReport(JSON.stringify({ ...report, runs: oldRuns }), 'minimize/web-syscalls.json', web)).toMatchObject({ lanes: 1 });
+    // And what recorded the start set.
+    expect(summarizeReport(JSON.stringify(report), 'minimize/web-syscalls.json', web)).toMatchObject({ recorder: 'bpftrace' });
+    const traced = { ...report, recorder: { kind: 'strace', caps: false, problems: ['eBPF: no BTF'], fallbacks: [] } };
+    expect(validateReport(traced)).toEqual([]);
+    expect(summarizeReport(JSON.stringify(traced), 'minimize/web-syscalls.json', web)).toMatchObject({ recorder: 'strace' });
+    expect(validateReport({ ...report, recorder: { ...traced.recorder, kind: 'ptrace' } })).not.toEqual([]);
     expect(validateReport({ ...report, runs: { ...(report.runs as object), lanes: 0 } })).not.toEqual([]);
   });
 

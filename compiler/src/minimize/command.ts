@@ -30,7 +30,7 @@ import { runArtifacts, type What } from './candidate.ts';
 import { DockerBackend, seccompArch, syscallUniverse } from './docker-backend.ts';
 import { capabilityStart, DEFAULT_KEEP_SYSCALLS, minimize, SEEDING, type Strategy } from './minimize.ts';
 import { progressLine } from './progress.ts';
-import { detectRecorder } from './record/recorder.ts';
+import { detectRecorder, type RecorderAvailability, type RecorderKind } from './record/recorder.ts';
 import { buildReport, formatSummary, validateReport } from './report.ts';
 import { functionalInteractions, StackSession } from './stack-session.ts';
 import { applySpecChange, unifiedDiff } from './write-spec.ts';
@@ -42,7 +42,7 @@ import { FilesBackend } from './files-backend.ts';
 import { expandFolderItems, fileSearchItems, fileSearchTree, resultToStripLists, type FileItems, type FileTree } from './files.ts';
 
 export const MINIMIZE_HELP = `Usage: hardspec minimize STACK --service NAME --what caps|syscalls|files [--strategy record|linear]
-                         [--minimal [--strict]] [--parallel N] [--seed N] [--write] [--specs DIR] [--out DIR]
+                         [--recorder auto|bpftrace|strace] [--minimal [--strict]] [--parallel N] [--seed N] [--write] [--specs DIR] [--out DIR]
                          [--json] [--no-build]
        hardspec minimize STACK --service NAME --what caps|syscalls --apply REPORT [--write]
 
@@ -55,9 +55,14 @@ and proves it with three confirmation runs. Needs root and the local Docker engi
   --what KIND       syscalls, caps, or files (the strip list of a stripped image: group tests
                     over its packages, folders and files, each candidate a stripped image with
                     its ELF closure; --minimal proves each kept item is needed)
-  --strategy S      record (default): trace one run with eBPF (bpftrace), prove the recorded set,
-                    add back what is missing by group testing;
+  --strategy S      record (default): trace one run, prove the recorded set, add back what is
+                    missing by group testing;
                     linear: remove one item per run from the spec's set (the manual method)
+  --recorder R      how record traces: bpftrace (eBPF), strace (the engine's runtime
+                    hardspec-strace: scripts/setup-strace-runtime.sh registers it; records no
+                    capability checks, slows the traced run), or auto: eBPF when the machine
+                    has it, else strace, else no recording (the search starts from the
+                    whole set)                                                  [default: auto]
   --minimal         also remove what is recorded but not needed and prove 1-minimality as
                     the one-item-per-run method proves it: each kept item made an interaction
                     fail when removed alone from the set of its turn (a superset of the result)
@@ -94,6 +99,7 @@ interface Options {
   readonly service: string;
   readonly what: What;
   readonly strategy: Strategy;
+  readonly recorder: RecorderKind | 'auto';
   readonly minimal: boolean;
   readonly strict: boolean;
   readonly seed: number;
@@ -111,7 +117,7 @@ interface Options {
 
 function parseMinimizeArgs(argv: readonly string[]): Options | 'help' {
   const { flags, positionals } = parseArgs(argv, {
-    service: { type: 'string' }, what: { type: 'string' }, strategy: { type: 'string' }, minimal: { type: 'boolean' }, strict: { type: 'boolean' },
+    service: { type: 'string' }, what: { type: 'string' }, strategy: { type: 'string' }, recorder: { type: 'string' }, minimal: { type: 'boolean' }, strict: { type: 'boolean' },
     seed: { type: 'string' }, write: { type: 'boolean' }, confirm: { type: 'string' }, parallel: { type: 'string' }, restart: { type: 'string' }, keep: { type: 'string' }, specs: { type: 'string' }, out: { type: 'string' },
     json: { type: 'boolean' }, 'no-build': { type: 'boolean' }, apply: { type: 'string' }, help: { type: 'boolean', short: 'h' },
   });
@@ -123,6 +129,9 @@ function parseMinimizeArgs(argv: readonly string[]): Options | 'help' {
   if (what !== 'syscalls' && what !== 'caps' && what !== 'files') throw new UsageError('--what must be syscalls, caps or files');
   const strategy = (flags.strategy as string | undefined) ?? 'record';
   if (strategy !== 'record' && strategy !== 'linear') throw new UsageError('--strategy must be record or linear');
+  const recorder = (flags.recorder as string | undefined) ?? 'auto';
+  if (recorder !== 'auto' && recorder !== 'bpftrace' && recorder !== 'strace') throw new UsageError('--recorder must be auto, bpftrace or strace');
+  if (flags.recorder !== undefined && strategy === 'linear') throw new UsageError('--recorder does not apply to --strategy linear: it records nothing');
   const seed = Number((flags.seed as string | undefined) ?? '1');
   if (!Number.isInteger(seed) || seed < 0) throw new UsageError('--seed must be a whole number ≥ 0');
   const confirm = Number((flags.confirm as string | undefined) ?? '3');
@@ -139,7 +148,7 @@ function parseMinimizeArgs(argv: readonly string[]): Options | 'help' {
     ...(restart ? { restart } : {}),
     ...(keep ? { keep } : {}),
     ...(flags.apply ? { apply: flags.apply as string } : {}),
-    stack: positionals[0]!, service, what, strategy, minimal: Boolean(flags.minimal), strict: Boolean(flags.strict), seed, write: Boolean(flags.write), confirm, parallel,
+    stack: positionals[0]!, service, what, strategy, recorder, minimal: Boolean(flags.minimal), strict: Boolean(flags.strict), seed, write: Boolean(flags.write), confirm, parallel,
     specs: (flags.specs as string | undefined) ?? 'specs', out: (flags.out as string | undefined) ?? 'generated', json: Boolean(flags.json), noBuild: Boolean(flags['no-build']),
   };
 }
@@ -176,17 +185,28 @@ export async function runMinimize(argv: readonly string[], io: CliIo, deps: { si
   if (oracle.length === 0) throw new UsageError(`the stack ${model.name} has no functional interactions: the minimiser would have nothing to keep working`);
 
   // 2. preflight
-  const recorder = o.strategy === 'record' ? await detectRecorder() : undefined;
   if (o.what === 'files' && !hasStripList(service)) throw new UsageError(`service ${service.name} has no strip list (strip.packages or strip.files): there is no file list to minimise`);
+  const outStackDir = path.resolve(io.cwd, o.out, model.name);
+  const session = await StackSession.open({ model, stackDir, outStackDir, env: io.env, say });
+  const recorder = o.strategy === 'record' ? await detectRecorder({ local: session.local, runtimes: session.facts.runtimes }, o.recorder) : undefined;
   if (recorder && !recorder.ok) {
+    if (o.recorder !== 'auto') {
+      await session.close();
+      throw new EnvironmentError(`--recorder ${o.recorder} cannot record here: ${recorder.problems.join('; ')}`);
+    }
     say(`no recorder: ${recorder.problems.join('; ')}`);
     say(o.what === 'files'
       ? 'starting from the whole strip list instead: group tests from packages and folders down to files'
-      : `fallbacks seen: ${recorder.fallbacks.join(', ') || 'none'}; starting from the spec's whole set instead${o.minimal ? '' : ' (give --minimal to shrink it)'}`);
+      : `starting from the spec's whole set instead${o.minimal ? '' : ' (give --minimal to shrink it)'}`);
   }
-  if (recorder?.ok && o.what === 'caps' && !recorder.caps) say('this kernel has no capability:cap_capable tracepoint (Linux ≥ 6.13): capabilities are searched without a recording');
-  const outStackDir = path.resolve(io.cwd, o.out, model.name);
-  const session = await StackSession.open({ model, stackDir, outStackDir, env: io.env, say });
+  if (recorder?.ok && recorder.recorder === 'strace') {
+    say(`recording with strace (runtime hardspec-strace)${o.recorder === 'auto' ? `, because eBPF is not available: ${recorder.problems.join('; ')}` : ''}; the traced run is slower`);
+  }
+  if (recorder?.ok && o.what === 'caps' && !recorder.caps) {
+    say(recorder.recorder === 'strace'
+      ? 'strace sees no capability checks: capabilities are searched without a recording'
+      : 'this kernel has no capability:cap_capable tracepoint (Linux ≥ 6.13): capabilities are searched without a recording');
+  }
   const arch = seccompArch(nodeArch(session.facts.arch));
   const universe = syscallUniverse(service, arch);
   let files: { fs: ImageFs; full: FullImage; items: FileItems; tree: FileTree; recording: boolean } | undefined;
@@ -237,10 +257,10 @@ export async function runMinimize(argv: readonly string[], io: CliIo, deps: { si
     say(`minimising ${o.what} of ${model.name}/${service.name}: strategy ${o.strategy}${o.minimal ? (o.strict ? ', --minimal --strict' : ', --minimal') : ''}, seed ${o.seed}; start set ${start.length}; oracle: ${oracle.length} functional interactions; ${sessions.map((x) => `project ${x.project}${x.ports.size ? ` (ports ${[...x.ports].map(([a, b]) => `${a}→${b}`).join(', ')})` : ''}`).join(', ')}${sessions.length > 1 ? ` (${sessions.length} lanes)` : ''} on Docker ${session.facts.version} with ${describeVariant(session.variant)}`);
 
     // 3. search
-    const filesBackend = files ? new FilesBackend(session, session.docker, service, files.fs, files.full, controller.signal, files.tree.expand, files.items.fixed, say, files.recording ? files.items : undefined) : undefined;
+    const filesBackend = files ? new FilesBackend(session, session.docker, service, files.fs, files.full, controller.signal, files.tree.expand, files.items.fixed, say, files.recording && recorder?.ok ? { items: files.items, recorder: recorder.recorder as RecorderKind } : undefined) : undefined;
     if (filesBackend) cleanupFiles = () => filesBackend.cleanup();
     const backend = filesBackend
-      ?? new DockerBackend(sessions, service.name, o.what, controller.signal, recorder?.ok ? { caps: recorder.caps } : undefined);
+      ?? new DockerBackend(sessions, service.name, o.what, controller.signal, recordingFor(recorder, o.what));
     const began = Date.now();
     const tty = Boolean(progress.isTTY);
     const result = await minimize(backend, {
@@ -265,7 +285,7 @@ export async function runMinimize(argv: readonly string[], io: CliIo, deps: { si
       stack: model.name, service: service.name, spec: service.source.path, hardspecVersion: COMPILER_VERSION, startedAt,
       engine: { version: session.facts.version, kernel: session.facts.kernel, arch: session.facts.arch },
       compose: describeVariant(session.variant),
-      recorder: { kind: recorder?.ok ? 'bpftrace' : 'none', caps: Boolean(recorder?.caps), problems: recorder?.problems ?? [], fallbacks: recorder?.fallbacks ?? [] },
+      recorder: { kind: recorder?.recorder ?? 'none', caps: Boolean(recorder?.caps), problems: recorder?.problems ?? [], fallbacks: recorder?.fallbacks ?? [] },
       otherArch: o.what === 'syscalls' ? universe.otherArch : [],
       dockerDefault: { profileNames: dockerDefaultUnconditional().length, forService: universe.start.length + universe.pool.length },
       oracle: oracle.map((i) => i.id),
@@ -377,4 +397,11 @@ async function updateSpec(io: CliIo, o: Options, service: ServiceModel, specPath
 export function searchKeep(o: Pick<Options, 'keep' | 'what'>, service: Pick<ServiceModel, 'seccomp'>): string[] {
   const base = o.keep ?? (o.what === 'syscalls' ? DEFAULT_KEEP_SYSCALLS : []);
   return [...new Set([...base, ...(o.what === 'syscalls' ? service.seccomp.keep : [])])];
+}
+
+/** The recording a syscall or capability search makes: none for capabilities without a record of their checks. */
+function recordingFor(recorder: RecorderAvailability | undefined, what: What): { kind: RecorderKind; caps: boolean } | undefined {
+  if (!recorder?.ok || recorder.recorder === 'none') return undefined;
+  if (what === 'caps' && !recorder.caps) return undefined;
+  return { kind: recorder.recorder, caps: recorder.caps };
 }

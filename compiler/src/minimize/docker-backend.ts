@@ -5,6 +5,7 @@ import type { ServiceModel } from '../model/types.ts';
 import { candidateModel, runArtifacts, type What } from './candidate.ts';
 import type { MinimizeBackend, RecordOutcome } from './minimize.ts';
 import { recordRunOrError } from './record/record-run.ts';
+import type { RecorderKind } from './record/recorder.ts';
 import type { RunOutcome, StackSession } from './stack-session.ts';
 
 /** Node's architecture name → the syscall table the engine's filter uses. */
@@ -41,11 +42,11 @@ export class DockerBackend implements MinimizeBackend {
     private readonly service: string,
     private readonly what: What,
     private readonly signal: AbortSignal,
-    recorder: { readonly caps: boolean } | undefined,
+    recorder: { readonly kind: RecorderKind; readonly caps: boolean } | undefined,
   ) {
     if (sessions.length === 0) throw new Error('DockerBackend needs a session');
     this.lanes = sessions.length;
-    if (recorder) this.record = (start) => this.recordOnce(start, recorder.caps);
+    if (recorder) this.record = (start) => this.recordOnce(start, recorder.kind, recorder.caps);
   }
 
   run(candidate: ReadonlySet<string>, options: { fresh: boolean; lane: number }): Promise<RunOutcome> {
@@ -56,10 +57,10 @@ export class DockerBackend implements MinimizeBackend {
   }
 
   /** The recording runs on the first lane, alone (the recorder traces one stack). */
-  private async recordOnce(start: ReadonlySet<string>, caps: boolean): Promise<RecordOutcome> {
+  private async recordOnce(start: ReadonlySet<string>, recorder: RecorderKind, caps: boolean): Promise<RecordOutcome> {
     const session = this.sessions[0]!;
     const m = candidateModel(session.model, this.service, this.what, start);
-    const { outcome, recordings } = await recordRunOrError(session, m, runArtifacts(m, session.specDirFromOut), this.service, this.signal, { caps });
+    const { outcome, recordings } = await recordRunOrError(session, m, runArtifacts(m, session.specDirFromOut), this.service, this.signal, { recorder, caps });
     const mine = recordings.find((r) => r.service === this.service);
     if (!mine) return { outcome, items: [], other: [] };
     return this.what === 'syscalls'

@@ -15,6 +15,7 @@ import { CandidateImages } from './candidate-images.ts';
 import { runArtifacts } from './candidate.ts';
 import { candidateStripInput, recordedFileItems, type FileItems } from './files.ts';
 import type { MinimizeBackend, RecordOutcome } from './minimize.ts';
+import type { RecorderKind } from './record/recorder.ts';
 import { recordRunOrError } from './record/record-run.ts';
 import type { RunOutcome, StackSession } from './stack-session.ts';
 
@@ -43,11 +44,11 @@ export class FilesBackend implements MinimizeBackend {
     private readonly fixed: readonly string[] = [],
     /** The progress stream, for images that cannot be removed. */
     say: (line: string) => void = () => undefined,
-    /** Record the files the service names while it runs on the start set's stripped image (eBPF), mapped to these items. */
-    recordItems?: FileItems,
+    /** Record the files the service names while it runs on the start set's stripped image, mapped to these items. */
+    recording?: { readonly items: FileItems; readonly recorder: RecorderKind },
   ) {
     this.images = new CandidateImages({ remove: (image, options) => docker.getImage(image).remove(options) }, say);
-    if (recordItems) this.record = (start) => this.recordOnce(recordItems, start);
+    if (recording) this.record = (start) => this.recordOnce(recording.items, recording.recorder, start);
   }
 
   /**
@@ -57,11 +58,11 @@ export class FilesBackend implements MinimizeBackend {
    * reads /etc/php/8.2/cli/conf.d and opens every extension of php8.2-common, none of which the
    * stripped image runs.
    */
-  private async recordOnce(items: FileItems, start: ReadonlySet<string>): Promise<RecordOutcome> {
+  private async recordOnce(items: FileItems, recorder: RecorderKind, start: ReadonlySet<string>): Promise<RecordOutcome> {
     const loaded = await this.load(start);
     if ('verdict' in loaded) return { outcome: loaded, items: [], other: [] };
     const m = withImage(this.session.model, this.service.name, loaded.tag);
-    const { outcome, recordings } = await recordRunOrError(this.session, m, runArtifacts(m, this.session.specDirFromOut), this.service.name, this.signal, { caps: false, files: true });
+    const { outcome, recordings } = await recordRunOrError(this.session, m, runArtifacts(m, this.session.specDirFromOut), this.service.name, this.signal, { recorder, caps: false, files: true });
     await this.images.sweep(loaded.id);
     const mine = recordings.find((r) => r.service === this.service.name);
     const mapped = recordedFileItems(this.fs, items, mine?.files ?? []);

@@ -18,7 +18,7 @@ export interface ReportContext {
   readonly startedAt: Date;
   readonly engine: { readonly version: string; readonly kernel: string; readonly arch: string };
   readonly compose: string;
-  readonly recorder: { readonly kind: 'bpftrace' | 'none'; readonly caps: boolean; readonly problems: readonly string[]; readonly fallbacks: readonly string[] };
+  readonly recorder: { readonly kind: 'bpftrace' | 'strace' | 'none'; readonly caps: boolean; readonly problems: readonly string[]; readonly fallbacks: readonly string[] };
   /** Syscall names of the start set that are not on the engine's architecture (dropped without a run). */
   readonly otherArch: readonly string[];
   /** Names in Docker's default profile: its unconditional group, and what it allows here. */

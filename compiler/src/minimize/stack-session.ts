@@ -134,13 +134,15 @@ export function servicesToRestart(model: StackModel, service: string): string[] 
 /**
  * Pure: the run's compose override: run labels on every service, network and volume (for
  * cleanup of killed runs, as the verifier does), and a short health-check interval so a
- * service is seen healthy within a second or two instead of one spec interval.
+ * service is seen healthy within a second or two instead of one spec interval; with `runtime`,
+ * every service runs under that OCI runtime (the strace recorder's).
  */
-export function minimizeOverride(model: StackModel, labels: Record<string, string>, healthIntervalSeconds: number): string {
+export function minimizeOverride(model: StackModel, labels: Record<string, string>, healthIntervalSeconds: number, runtime?: string): string {
   const doc: Record<string, YamlValue> = {
     services: Object.fromEntries(model.services.map((s) => [s.name, {
       labels,
       ...(s.healthcheck ? { healthcheck: { interval: `${healthIntervalSeconds}s` } } : {}),
+      ...(runtime ? { runtime } : {}),
     }])),
   };
   const networks: Record<string, YamlValue> = Object.fromEntries(model.networks.map((n) => [n.name, n.internal ? { internal: true, labels } : { labels }]));
@@ -182,6 +184,8 @@ export class StackSession {
     readonly project: string,
     private readonly stackRun: StackRun,
     private readonly scrubber: Scrubber,
+    /** The run labels of every container, network and volume (override.yaml). */
+    private readonly labels: Record<string, string>,
   ) {
     this.watchdog = engine.local && existsSync('/proc/self/cgroup')
       ? new RuncWatchdog({ limitMs: RUNC_INIT_LIMIT_MS, intervalMs: RUNC_WATCH_INTERVAL_MS, serviceOf: (id) => serviceFromConfig(engine.facts.rootDir, id, project) })
@@ -228,10 +232,21 @@ export class StackSession {
     const stackRun = new StackRun({
       docker, variant, project: { name: project, files: ['compose.yaml', 'override.yaml'] }, runId, cwd: dir, env: o.env, model,
     });
-    return new StackSession(o, engine, model, ports, dir, runId, project, stackRun, new Scrubber(secrets.values));
+    return new StackSession(o, engine, model, ports, dir, runId, project, stackRun, new Scrubber(secrets.values), labels);
+  }
+
+  /**
+   * Runs every service under the engine's runtime `runtime` from the next start on (undefined:
+   * the engine's default again). The next run starts the whole stack fresh.
+   */
+  async useRuntime(runtime: string | undefined): Promise<void> {
+    this.up = false;
+    await writeFile(path.join(this.dir, 'override.yaml'), minimizeOverride(this.model, this.labels, this.o.healthIntervalSeconds ?? 1, runtime), { mode: 0o600 });
   }
 
   get docker(): Docker { return this.engine.docker; }
+  /** The engine runs on this host. */
+  get local(): boolean { return this.engine.local; }
   get facts(): EngineFacts { return this.engine.facts; }
   get variant(): ComposeVariant { return this.engine.variant; }
 

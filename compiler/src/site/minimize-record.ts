@@ -15,6 +15,8 @@ export interface MinimizeSummary {
   readonly path: string;
   readonly text: string;
   readonly strategy: string;
+  /** What recorded the start (strategy record): eBPF, strace, or nothing (the whole set). */
+  readonly recorder: 'bpftrace' | 'strace' | 'none';
   readonly minimal: boolean;
   readonly startedAt: string;
   readonly startSize: number;
@@ -52,6 +54,7 @@ export function summarizeReport(text: string, file: string, service: ServiceMode
     path: file,
     text,
     strategy: json.strategy,
+    recorder: json.recorder.kind,
     minimal: json.minimal,
     startedAt: json.startedAt,
     startSize: json.start.size,

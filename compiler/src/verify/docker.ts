@@ -87,6 +87,8 @@ export interface EngineFacts {
   readonly securityOptions: readonly string[];
   /** The engine's data root (`/var/lib/docker`): where each container's configuration is kept. */
   readonly rootDir: string;
+  /** The engine's OCI runtimes by name (runc, and any registered: hardspec-strace…), sorted. */
+  readonly runtimes: readonly string[];
 }
 
 /** Docker's architecture names → Node's. */
@@ -106,6 +108,7 @@ export async function engineFacts(docker: Docker): Promise<EngineFacts> {
     cgroupVersion: String(info.CgroupVersion ?? ''),
     securityOptions: ((info.SecurityOptions as string[] | undefined) ?? []).slice().sort(),
     rootDir: String(info.DockerRootDir ?? '/var/lib/docker'),
+    runtimes: Object.keys((info.Runtimes as Record<string, unknown> | undefined) ?? {}).sort(),
   };
 }
 

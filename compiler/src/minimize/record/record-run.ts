@@ -10,7 +10,7 @@ import { COMPOSE_PROJECT_LABEL, COMPOSE_SERVICE_LABEL } from '../../verify/lifec
 import { PROBE_MOUNT_PATH } from '../../verify/probe.ts';
 import type { Artifact } from '../../emit/artifact.ts';
 import type { RunOutcome, StackSession } from '../stack-session.ts';
-import { TraceSession } from './recorder.ts';
+import { startRecording, STRACE_RUNTIME, type Recording, type RecorderKind } from './recorder.ts';
 import { attributeTrace, type ServiceRecording } from './trace.ts';
 
 const NAMES_BY_ARCH: Record<string, ReadonlyMap<number, string>> = {
@@ -75,23 +75,28 @@ export interface RecordResult {
   readonly recordings: readonly ServiceRecording[];
 }
 
-/** Runs the whole stack once under the recorder. */
-export async function recordRun(session: StackSession, model: StackModel, artifacts: readonly Artifact[], service: string, signal: AbortSignal, options: { caps: boolean; files?: boolean }): Promise<RecordResult> {
-  let trace: TraceSession | undefined;
+/**
+ * Runs the whole stack once under the recorder. With strace, every service of the run uses the
+ * runtime hardspec-strace (the stack is started fresh for it, and again after it without).
+ */
+export async function recordRun(session: StackSession, model: StackModel, artifacts: readonly Artifact[], service: string, signal: AbortSignal, options: { recorder: RecorderKind; caps: boolean; files?: boolean }): Promise<RecordResult> {
+  let trace: Recording | undefined;
+  let containers = new Map<string, string>();
   const watch = new ContainerWatch(session.docker, session.project);
+  if (options.recorder === 'strace') await session.useRuntime(STRACE_RUNTIME);
   try {
     const outcome = await session.runCandidate(artifacts, service, signal, {
       forceStack: true,
       beforeStart: async () => {
         await watch.start();
-        trace = await TraceSession.start({ caps: options.caps, ...(options.files ? { files: true } : {}) });
+        trace = await startRecording(options.recorder, { caps: options.caps, ...(options.files ? { files: true } : {}) });
       },
     });
     if (!trace) throw new Error(`the recorder did not start: ${outcome.error ?? outcome.verdict}`);
     // The shut-down is part of the service's life (and of the persistence interaction).
     await session.stopAll();
-    const containers = await watch.containers();
-    const raw = await trace.stop();
+    containers = await watch.containers();
+    const raw = await trace.stop(new Set(containers.keys()));
     trace = undefined;
     const recordings = attributeTrace(raw, {
       services: containers,
@@ -102,8 +107,12 @@ export async function recordRun(session: StackSession, model: StackModel, artifa
     });
     return { outcome, recordings };
   } finally {
+    if (trace) {
+      const ids = containers.size ? containers : await watch.containers().catch(() => new Map<string, string>());
+      await trace.kill(new Set(ids.keys()));
+    }
     watch.stop();
-    await trace?.kill();
+    if (options.recorder === 'strace') await session.useRuntime(undefined);
   }
 }
 

@@ -1,31 +1,48 @@
 /**
- * Runs the eBPF recording (bpftrace) around a stack run, and says clearly when it cannot.
- *
- * Fallbacks, when eBPF is unavailable (detected here, not implemented as recorders yet):
- *   - strace: `strace -f -qq -e trace=all` wrapped around the entrypoint needs the image to hold
- *     strace and the entrypoint to be replaced; it sees no runtime calls after the cut and
- *     slows the service ~10×, which can break healthchecks with short time limits.
- *   - seccomp SCMP_ACT_LOG: a profile whose default action is LOG makes the kernel write one
- *     audit record per distinct call (type=SECCOMP, syscall=N) to the kernel log; needs
- *     `kernel.seccomp.actions_logged` to include `log` and access to dmesg/audit; the cut is exact
- *     (only filtered calls are logged).
+ * Runs the recording around a stack run, and says clearly when it cannot. Two recorders:
+ *   - eBPF (bpftrace), preferred: exact per task, cheap, records capability checks too.
+ *   - strace, the fallback when eBPF is unavailable (no BTF, no bpftrace, no tracefs): the
+ *     engine's runtime `hardspec-strace` (scripts/runc-strace, registered by
+ *     scripts/setup-strace-runtime.sh) runs runc under `strace -f`, so each container of the
+ *     recording run is traced from before the seccomp filter is installed. It needs the engine
+ *     on this machine (the traces are written on the engine's host), records no capability
+ *     checks, and slows the traced services (every call stops in the tracer).
+ * Not automated: seccomp SCMP_ACT_LOG (a profile whose default action is LOG writes one audit
+ * record per call to the kernel log; needs `kernel.seccomp.actions_logged` to include `log` and
+ * auditd; tried on the development machine, which has no auditd, and not usable there).
  * Without a recorder the search starts from the whole baseline instead (more runs, same result).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { parseStraceFileName, parseStraceTraces, type StraceFile } from './strace.ts';
 import { BPFTRACE_ENV, bpftraceProgram, FILE_CALLS, parseTrace, type RawTrace } from './trace.ts';
+
+export type RecorderKind = 'bpftrace' | 'strace';
+/** The engine's runtime that runs runc under strace (scripts/runc-strace). */
+export const STRACE_RUNTIME = 'hardspec-strace';
+/** Where that runtime writes its traces (only while the folder exists). */
+export const STRACE_DIR = '/run/hardspec-strace';
 
 export interface RecorderAvailability {
   readonly ok: boolean;
-  readonly recorder: 'bpftrace' | 'none';
-  /** Whether capability checks can be recorded too (Linux ≥ 6.13 tracepoint). */
+  readonly recorder: RecorderKind | 'none';
+  /** Whether capability checks can be recorded too (eBPF on Linux ≥ 6.13). */
   readonly caps: boolean;
-  /** Why not, and what to do; also the fallbacks seen on this machine. */
+  /** Why eBPF (or the recorder asked for) is not used, and what to do. */
   readonly problems: readonly string[];
+  /** Other recorders seen on this machine. */
   readonly fallbacks: readonly string[];
+}
+
+/** What the engine offers the strace recorder. */
+export interface EngineForRecorder {
+  /** The engine runs on this machine (its runtime writes the traces here). */
+  readonly local: boolean;
+  /** Its runtimes (docker info). */
+  readonly runtimes: readonly string[];
 }
 
 const TRACEFS = '/sys/kernel/tracing';
@@ -38,15 +55,43 @@ function which(cmd: string): string | undefined {
   return undefined;
 }
 
-/** Checks root, bpftrace, BTF and tracefs (mounting tracefs when root and it is absent). */
-export async function detectRecorder(): Promise<RecorderAvailability> {
-  const problems: string[] = [];
+/**
+ * Chooses the recorder: eBPF when root, bpftrace, BTF and tracefs are there (mounting tracefs
+ * when root and it is absent), else strace through the runtime hardspec-strace; `prefer` asks
+ * for one of them only.
+ */
+export async function detectRecorder(engine: EngineForRecorder, prefer: RecorderKind | 'auto' = 'auto'): Promise<RecorderAvailability> {
+  const ebpf = prefer === 'strace' ? [] : await bpftraceProblems();
+  const strace = straceProblems(engine);
+  const caps = existsSync(path.join(TRACEFS, 'events/capability/cap_capable'));
   const fallbacks: string[] = [];
-  if (which('strace')) fallbacks.push('strace (not automated: needs strace inside the image)');
   if (existsSync('/proc/sys/kernel/seccomp/actions_logged')) {
     const logged = await readFile('/proc/sys/kernel/seccomp/actions_logged', 'utf8').catch(() => '');
-    if (logged.includes('log')) fallbacks.push('seccomp SCMP_ACT_LOG (not automated: needs the kernel log)');
+    if (logged.includes('log')) fallbacks.push('seccomp SCMP_ACT_LOG (not automated: needs auditd)');
   }
+  return chooseRecorder({ ebpf, strace, caps, fallbacks }, prefer);
+}
+
+/**
+ * Pure: the recorder for what the machine has. `ebpf` and `strace` list why each cannot run
+ * (empty: it can); eBPF first, strace as the fallback, unless `prefer` names one.
+ */
+export function chooseRecorder(found: { ebpf: readonly string[]; strace: readonly string[]; caps: boolean; fallbacks: readonly string[] }, prefer: RecorderKind | 'auto'): RecorderAvailability {
+  const { ebpf, strace, caps } = found;
+  const fallbacks = [...found.fallbacks];
+  if (prefer !== 'strace' && ebpf.length === 0) {
+    if (strace.length === 0) fallbacks.unshift(`strace (runtime ${STRACE_RUNTIME})`);
+    return { ok: true, recorder: 'bpftrace', caps, problems: [], fallbacks };
+  }
+  if (prefer !== 'bpftrace' && strace.length === 0) {
+    return { ok: true, recorder: 'strace', caps: false, problems: prefer === 'strace' ? [] : ebpf.map((p) => `eBPF: ${p}`), fallbacks };
+  }
+  const problems = prefer === 'bpftrace' ? [...ebpf] : prefer === 'strace' ? [...strace] : [...ebpf.map((p) => `eBPF: ${p}`), ...strace.map((p) => `strace: ${p}`)];
+  return { ok: false, recorder: 'none', caps: false, problems, fallbacks };
+}
+
+async function bpftraceProblems(): Promise<string[]> {
+  const problems: string[] = [];
   if (process.getuid?.() !== 0) problems.push('recording with eBPF needs root (run hardspec minimize as root, or give --strategy linear)');
   if (!which('bpftrace')) problems.push('bpftrace is not installed (Debian: apt-get install bpftrace)');
   if (!existsSync('/sys/kernel/btf/vmlinux')) problems.push('the kernel exposes no BTF (/sys/kernel/btf/vmlinux): the recorder reads the task\'s seccomp mode through it');
@@ -54,8 +99,17 @@ export async function detectRecorder(): Promise<RecorderAvailability> {
     const r = await runQuiet('mount', ['-t', 'tracefs', 'nodev', TRACEFS]);
     if (r !== 0 || !existsSync(path.join(TRACEFS, 'events'))) problems.push(`tracefs is not mounted at ${TRACEFS} and mounting it failed (mount -t tracefs nodev ${TRACEFS})`);
   }
-  const caps = existsSync(path.join(TRACEFS, 'events/capability/cap_capable'));
-  return { ok: problems.length === 0, recorder: problems.length ? 'none' : 'bpftrace', caps, problems, fallbacks };
+  return problems;
+}
+
+/** Pure but for the PATH and uid: why the strace recorder cannot run here (empty when it can). */
+export function straceProblems(engine: EngineForRecorder): string[] {
+  const problems: string[] = [];
+  if (!engine.local) problems.push('the engine is not on this machine: its runtime writes the traces on its own host');
+  if (process.getuid?.() !== 0) problems.push(`reading the runtime's traces (${STRACE_DIR}) needs root`);
+  if (!which('strace')) problems.push('strace is not installed (Debian: apt-get install strace)');
+  if (!engine.runtimes.includes(STRACE_RUNTIME)) problems.push(`the engine has no runtime ${STRACE_RUNTIME} (register it as root: scripts/setup-strace-runtime.sh)`);
+  return problems;
 }
 
 /** The calls of FILE_CALLS this kernel has entry tracepoints for (open and newstat are x86_64 only, for example). */
@@ -72,7 +126,7 @@ function runQuiet(file: string, args: readonly string[]): Promise<number | null>
 }
 
 /** A running bpftrace; stop() ends it with SIGINT (so it prints its maps) and parses the output. */
-export class TraceSession {
+export class TraceSession implements Recording {
   private constructor(
     private readonly child: ChildProcess,
     private readonly dir: string,
@@ -129,7 +183,7 @@ export class TraceSession {
   get pid(): number | undefined { return this.child.pid; }
 
   /** Ends the recording and returns what was seen. */
-  async stop(timeoutMs = 60_000): Promise<RawTrace> {
+  async stop(_containers?: ReadonlySet<string>, timeoutMs = 60_000): Promise<RawTrace> {
     if (this.child.exitCode === null) this.child.kill('SIGINT');
     let timer: NodeJS.Timeout | undefined;
     const code = await Promise.race([this.exited, new Promise<'timeout'>((r) => { timer = setTimeout(() => r('timeout'), timeoutMs); })]);
@@ -151,4 +205,82 @@ export class TraceSession {
     await this.exited;
     await rm(this.dir, { recursive: true, force: true });
   }
+}
+
+/** A recording in progress: eBPF or strace. stop() ends it and returns what was seen. */
+export interface Recording {
+  /** `containers`: the ids of every container of the run (the strace recorder reads their traces). */
+  stop(containers: ReadonlySet<string>): Promise<RawTrace>;
+  /** Ends it without reading (after a failure); leaves nothing behind. */
+  kill(containers?: ReadonlySet<string>): Promise<void>;
+}
+
+export function startRecording(kind: RecorderKind, options: { caps: boolean; files?: boolean }): Promise<Recording> {
+  return kind === 'bpftrace' ? TraceSession.start(options) : StraceSession.start(options);
+}
+
+/** How long the tracers may take to end once the containers stopped. */
+const STRACE_END_MS = 30_000;
+
+/**
+ * The strace recording: the runtime hardspec-strace traces the containers that ask for it while
+ * STRACE_DIR exists; this makes the folder, and at the end waits for the tracers to finish,
+ * reads the traces of the run's containers and removes them.
+ */
+export class StraceSession implements Recording {
+  private constructor(private readonly files: boolean) {}
+
+  static async start(options: { files?: boolean }): Promise<StraceSession> {
+    await mkdir(STRACE_DIR, { recursive: true, mode: 0o700 });
+    const st = await lstat(STRACE_DIR);
+    if (!st.isDirectory() || st.uid !== 0) throw new Error(`${STRACE_DIR} is not a folder owned by root: remove it and record again`);
+    return new StraceSession(Boolean(options.files));
+  }
+
+  async stop(containers: ReadonlySet<string>): Promise<RawTrace> {
+    await waitForTracers(containers, STRACE_END_MS);
+    const files: StraceFile[] = [];
+    for (const name of await this.ownFiles(containers)) {
+      const meta = parseStraceFileName(name)!;
+      files.push({ ...meta, text: await readFile(path.join(STRACE_DIR, name), 'utf8') });
+    }
+    await this.kill(containers);
+    if (!files.some((f) => f.command === 'create')) {
+      throw new Error(`the runtime ${STRACE_RUNTIME} wrote no trace for the run's containers (is scripts/runc-strace installed and strace on the engine's PATH? run scripts/setup-strace-runtime.sh)`);
+    }
+    return parseStraceTraces(files, this.files ? { files: availableFileCalls() } : {});
+  }
+
+  async kill(containers: ReadonlySet<string> = new Set()): Promise<void> {
+    for (const name of await this.ownFiles(containers)) await rm(path.join(STRACE_DIR, name), { force: true });
+  }
+
+  private async ownFiles(containers: ReadonlySet<string>): Promise<string[]> {
+    const names = await readdir(STRACE_DIR).catch(() => [] as string[]);
+    return names.filter((n) => { const m = parseStraceFileName(n); return m !== undefined && containers.has(m.container); }).sort();
+  }
+}
+
+/** Waits until no strace process writes a trace of these containers (they end with their tracees). */
+async function waitForTracers(containers: ReadonlySet<string>, limitMs: number): Promise<void> {
+  const until = Date.now() + limitMs;
+  for (;;) {
+    const live = await liveTracers(containers);
+    if (live === 0) return;
+    if (Date.now() > until) throw new Error(`${live} strace process(es) still trace the run's containers ${Math.round(limitMs / 1000)} s after they stopped`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+async function liveTracers(containers: ReadonlySet<string>): Promise<number> {
+  let live = 0;
+  for (const pid of await readdir('/proc').catch(() => [] as string[])) {
+    if (!/^\d+$/.test(pid)) continue;
+    const argv = (await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '')).split('\0');
+    if (!argv[0]?.endsWith('strace')) continue;
+    const out = argv[argv.indexOf('-o') + 1] ?? '';
+    const m = out.startsWith(`${STRACE_DIR}/`) ? parseStraceFileName(path.basename(out)) : undefined;
+    if (m && containers.has(m.container)) live++;
+  }
+  return live;
 }
