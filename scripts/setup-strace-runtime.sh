@@ -12,8 +12,9 @@
 # Idempotent: each step does nothing when it is done already. Containers only use the runtime
 # when they ask for it (hardspec minimize's recording run does); all others keep runc.
 #
+# Changing daemon.json needs consent (--yes, a non-empty CI variable, or "y" at a prompt).
 # Exit codes: 0 registered, 1 a step failed, 2 cannot proceed without the user (not root, no
-# consent to install strace, no engine).
+# consent, no engine, or an engine on another host).
 set -euo pipefail
 
 readonly RUNTIME=hardspec-strace
@@ -34,18 +35,27 @@ while (($# > 0)); do
   shift
 done
 
-registered() { docker info --format '{{json .Runtimes}}' 2>/dev/null | grep -q "\"$RUNTIME\":{\"path\":\"$TARGET\""; }
+readonly MIN_STRACE=5.15
 
-((EUID == 0)) || die 2 "registering a runtime with the engine needs root: sudo $0"
+registered() { docker info --format '{{json .Runtimes}}' 2>/dev/null | grep -q "\"$RUNTIME\":{\"path\":\"$TARGET\""; }
+installed() { [[ -x $TARGET ]] && cmp -s "$here/runc-strace" "$TARGET"; }
+strace_ok() { command -v strace >/dev/null 2>&1 && strace -q -f -n --decode-pids=pidns -o /dev/null -- true >/dev/null 2>&1; }
+
 docker info >/dev/null 2>&1 || die 2 "the Docker engine does not answer; start it first (scripts/setup-docker.sh)"
+if registered && installed && strace_ok; then
+  say "the engine lists the runtime $RUNTIME ($TARGET, up to date) and strace works; nothing to do."
+  exit 0
+fi
+((EUID == 0)) || die 2 "registering the runtime $RUNTIME with the engine needs root: sudo $0"
 
 if command -v strace >/dev/null 2>&1; then
   say "strace is installed ($(strace -V 2>/dev/null | head -n1))."
 else
   apt_install "strace, the recorder's fallback when eBPF is unavailable" strace
 fi
+strace_ok || die 1 "strace cannot trace here: it needs version $MIN_STRACE or later (-n, --decode-pids=pidns) and ptrace allowed (kernel.yama.ptrace_scope below 3); found: $(strace -V 2>/dev/null | head -n1)"
 
-if [[ -x $TARGET ]] && cmp -s "$here/runc-strace" "$TARGET"; then
+if installed; then
   say "$TARGET is up to date."
 else
   install -D -o root -g root -m 0755 "$here/runc-strace" "$TARGET"
@@ -53,9 +63,14 @@ else
 fi
 
 if registered; then
-  say "the engine lists the runtime $RUNTIME ($TARGET); nothing to do."
+  say "the engine lists the runtime $RUNTIME ($TARGET)."
   exit 0
 fi
+
+pid=$(pgrep -o -x dockerd || true)
+[[ -n $pid ]] || die 2 "no dockerd process on this machine (is the engine remote?): add \"runtimes\": {\"$RUNTIME\": {\"path\": \"$TARGET\"}} to the engine host's daemon.json yourself"
+consent "add the runtime $RUNTIME to $DAEMON_JSON and make dockerd reload it?" \
+  || die 2 "not changing $DAEMON_JSON without consent; re-run with --yes (or CI=1)"
 
 # Merge the runtime into daemon.json with node (hardspec needs it anyway): every other key stays.
 mkdir -p "$(dirname "$DAEMON_JSON")"
@@ -79,9 +94,6 @@ fs.writeFileSync(`${file}.hardspec-tmp`, `${JSON.stringify(config, null, 2)}\n`,
 fs.renameSync(`${file}.hardspec-tmp`, file);
 JS
 say "added the runtime $RUNTIME to $DAEMON_JSON."
-
-pid=$(pgrep -o -x dockerd || true)
-[[ -n $pid ]] || die 1 "no dockerd process on this machine to reload (is the engine remote?); restart it so it reads $DAEMON_JSON"
 say "asking dockerd (pid $pid) to reload its configuration (SIGHUP)."
 kill -HUP "$pid"
 for _ in $(seq 1 20); do

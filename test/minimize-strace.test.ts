@@ -1,5 +1,5 @@
 // The strace recording's pure part: the traces the runtime hardspec-strace writes (runc under
-// `strace -f -qq -n -s 80 -e signal=none --decode-pids=pidns`) parsed into the eBPF recorder's
+// `strace -f -q -n -s 80 -e signal=none --decode-pids=pidns`) parsed into the eBPF recorder's
 // RawTrace, so one attribution serves both. Intent, as the manual practice it replaces:
 //   strace -f -o trace -- runc run …; grep the calls made after the seccomp filter is installed
 // but per process, with the healthcheck's `runc exec` traced too and the runtime's own calls
@@ -43,8 +43,8 @@ const CREATE = [
   '103 [  56] clone(child_stack=NULL, flags=CLONE_CHILD_CLEARTID|CLONE_CHILD_SETTID|SIGCHLD, child_tidptr=0x91) = 7 /* 110 in strace\'s PID NS */',
   '110 [ 232] epoll_wait(8, [], 512, 500) = 0',
   '110 [ 231] exit_group(0)              = ?',
+  '110 [ 231] +++ exited with 0 +++',
   '103 [  61] wait4(-1, NULL, 0, NULL)   = 7 /* 110 in strace\'s PID NS */',
-  '110 +++ exited with 0 +++',
 ].join('\n');
 
 // `runc exec` of the healthcheck: runc init joins the container, installs the filter for every
@@ -63,9 +63,10 @@ const EXEC = [
 
 const files: StraceFile[] = [
   // Given out of order: exec traces come after the container's create trace whatever the order.
-  { container: WEB, command: 'exec', pid: 200, text: EXEC },
-  { container: WEB, command: 'create', pid: 100, text: CREATE },
+  { container: WEB, command: 'exec', pid: 200, lines: () => EXEC.split('\n') },
+  { container: WEB, command: 'create', pid: 100, lines: () => CREATE.split('\n') },
 ];
+const trace = (container: string, command: 'create' | 'exec', pid: number, lines: readonly string[]): StraceFile => ({ container, command, pid, lines: () => lines });
 
 const ctx: AttributionContext = {
   services: new Map([[WEB, 'web']]),
@@ -136,6 +137,7 @@ describe('strace output pieces', () => {
     expect(parseResult('1 [ 56] clone(...) = 7 /* 110 in strace\'s PID NS */')).toEqual({ value: 7, error: false, hostPid: 110 });
     expect(parseResult('1 [ 2] open("a = b") = -1 ENOENT (No such file or directory)')).toEqual({ value: -1, error: true, hostPid: undefined });
     expect(parseResult('1 [ 231] exit_group(0) = ?')).toEqual({ value: undefined, error: false, hostPid: undefined });
+    expect(parseResult('1 [ 7] poll([{fd=3, events=POLLIN}], 1, -1) = ? ERESTARTSYS (To be restarted if SA_RESTART is set)')).toEqual({ value: undefined, error: true, hostPid: undefined });
     expect(parseResult('1 [ 9] mmap(NULL, 8192) = 0x7fe5cfc74000').value).toBeGreaterThan(0);
   });
 
@@ -155,11 +157,86 @@ describe('strace output pieces', () => {
 });
 
 describe('strace recorder preflight', () => {
-  it('says what is missing: a remote engine, the runtime', () => {
-    const problems = straceProblems({ local: false, runtimes: ['runc'] });
-    expect(problems.join('\n')).toMatch(/not on this machine/);
-    expect(problems.join('\n')).toMatch(/no runtime hardspec-strace .*setup-strace-runtime\.sh/);
-    expect(straceProblems({ local: true, runtimes: ['hardspec-strace', 'runc'] }).join('\n')).not.toMatch(/runtime|machine/);
+  const host = { root: true, straceVersion: '6.1' };
+  it('says what is missing: a remote engine, root, strace or a new enough one, the runtime', () => {
+    expect(straceProblems({ local: true, runtimes: ['hardspec-strace', 'runc'] }, host)).toEqual([]);
+    const all = straceProblems({ local: false, runtimes: ['runc'] }, { root: false, straceVersion: undefined }).join('\n');
+    expect(all).toMatch(/not on this machine/);
+    expect(all).toMatch(/needs root/);
+    expect(all).toMatch(/strace is not installed/);
+    expect(all).toMatch(/no runtime hardspec-strace .*setup-strace-runtime\.sh/);
+    expect(straceProblems({ local: true, runtimes: ['hardspec-strace'] }, { root: true, straceVersion: '5.10' })).toEqual(['strace 5.10 is too old: the runtime needs 5.15 or later (--decode-pids=pidns)']);
+    expect(straceProblems({ local: true, runtimes: ['hardspec-strace'] }, { root: true, straceVersion: '5.15' })).toEqual([]);
+  });
+});
+
+describe('strace traces: tasks the kernel moves or hands out again', () => {
+  it('an execve from a thread other than the first ends under the process id, with the thread\'s filter', () => {
+    // strace 6.1 on this machine: a thread installs a filter without TSYNC, then runs /bin/echo.
+    const raw = parseStraceTraces([trace(WEB, 'create', 7133, [
+      '7133  [  59] execve("./te2", ["./te2"], 0x7ffe19725e80 /* 35 vars */) = 0',
+      '7133  [ 435] clone3({flags=CLONE_VM|CLONE_FS|CLONE_FILES|CLONE_SIGHAND|CLONE_THREAD|CLONE_SYSVSEM|CLONE_SETTLS, child_tid=0x7f10, exit_signal=0} => {parent_tid=[7134]}, 88) = 7134',
+      '7133  [  34] pause( <unfinished ...>',
+      '7134  [ 157] prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) = 0',
+      '7134  [ 317] seccomp(SECCOMP_SET_MODE_FILTER, 0, {len=1, filter=0x55d35222d040}) = 0',
+      '7134  [  59] execve("/bin/echo", ["/bin/echo", "hi"], 0x7ffd8af8afc8 /* 35 vars */ <unfinished ...>',
+      '7133  [  34] <... pause resumed>)       = ?',
+      '7133  [  59] +++ superseded by execve in pid 7134 +++',
+      '7133  [  59] <... execve resumed>)      = 0',
+      '7133  [  12] brk(NULL)                  = 0x5643906f9000',
+      '7133  [   1] write(1, "hi\\n", 3)          = 3',
+      '7133  [ 231] exit_group(0)              = ?',
+      '7133  [ 231] +++ exited with 0 +++',
+    ])]);
+    const after = raw.syscalls.filter((c) => c.mode === 2);
+    expect(after.map((c) => `${c.pid} ${c.comm} ${c.nr}`).sort()).toEqual(['7133 echo 1', '7133 echo 12', '7133 echo 231', '7133 te2 59']);
+    expect(raw.syscalls.find((c) => c.nr === 34)).toMatchObject({ mode: 0 }); // pause: the first thread, never filtered
+    expect(raw.execs.map((e) => [e.pid, e.mode, e.argv[0]])).toEqual([[7133, 0, './te2'], [7133, 2, '/bin/echo']]);
+  });
+
+  it('an id handed out again after its task ended starts a new task (its creator\'s state, a fork)', () => {
+    const raw = parseStraceTraces([trace(WEB, 'create', 100, [
+      '100 [ 435] clone3({flags=CLONE_VM|CLONE_THREAD, exit_signal=0}, 88) = 101',
+      '101 [ 202] futex(0xc0, FUTEX_WAKE_PRIVATE, 1) = 0',
+      '101 [  60] exit(0)                    = ?',
+      '101 [  60] +++ exited with 0 +++',
+      '100 [  56] clone(child_stack=0x7ffc, flags=CLONE_PARENT|SIGCHLD) = 102',
+      '102 [ 157] prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, {len=9, filter=0xc0}) = 0',
+      '102 [  59] execve("/usr/sbin/nginx", ["nginx"], 0xc0 /* 3 vars */) = 0',
+      // nginx forks a worker that gets id 101 again (printed before the clone returns).
+      '102 [  56] clone(child_stack=NULL, flags=CLONE_CHILD_CLEARTID|SIGCHLD, child_tidptr=0x9 <unfinished ...>',
+      '101 [  41] socket(AF_INET, SOCK_STREAM, IPPROTO_IP) = 3',
+      '102 [  56] <... clone resumed>)       = 101',
+      '102 [  61] wait4(-1, NULL, 0, NULL)   = 101',
+    ])]);
+    expect(raw.forks.map((f) => [f.parent, f.child])).toEqual([[100, 102], [102, 101]]);
+    expect(raw.syscalls.find((c) => c.nr === 41)).toMatchObject({ pid: 101, mode: 2, comm: 'nginx' });
+    expect(raw.syscalls.find((c) => c.nr === 202)).toMatchObject({ pid: 100, mode: 0, comm: 'runc' });
+  });
+
+  it('a TSYNC install that failed (it returns the id of the thread in the way) installs nothing', () => {
+    const raw = parseStraceTraces([trace(WEB, 'create', 100, [
+      '100 [ 317] seccomp(SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_TSYNC, {len=40, filter=0xc0}) = 104',
+      '100 [  39] getpid()                   = 1',
+    ])]);
+    expect(raw.syscalls.every((c) => c.mode === 0)).toBe(true);
+  });
+
+  it('each create of a container is a life of its own; an exec belongs to the latest life before it', () => {
+    const life = (pid: number, program: string) => [
+      `${pid} [ 157] prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, {len=9, filter=0xc0}) = 0`,
+      `${pid} [  59] execve("/usr/sbin/${program}", ["${program}"], 0xc0 /* 3 vars */) = 0`,
+    ];
+    const raw = parseStraceTraces([
+      trace(WEB, 'create', 300, life(300, 'nginx')),
+      trace(WEB, 'exec', 250, life(250, 'wget')),
+      trace(WEB, 'create', 100, life(100, 'nginx')),
+    ]);
+    expect([...raw.cgroups]).toEqual([[WEB, WEB], [`${WEB}#2`, WEB]]);
+    const [web] = attributeTrace(raw, ctx);
+    // The exec (runc pid 250) belongs to the life runc 100 started, not to the later one (300).
+    expect(raw.execs.map((e) => [e.cgroup === WEB ? 1 : 2, e.argv[0]])).toEqual([[1, 'nginx'], [2, 'nginx'], [1, 'wget']]);
+    expect(web!.containers).toEqual([WEB]);
   });
 });
 

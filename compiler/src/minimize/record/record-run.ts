@@ -96,7 +96,7 @@ export async function recordRun(session: StackSession, model: StackModel, artifa
     // The shut-down is part of the service's life (and of the persistence interaction).
     await session.stopAll();
     containers = await watch.containers();
-    const raw = await trace.stop(new Set(containers.keys()));
+    const raw = await trace.stop(containers);
     trace = undefined;
     const recordings = attributeTrace(raw, {
       services: containers,
@@ -108,8 +108,7 @@ export async function recordRun(session: StackSession, model: StackModel, artifa
     return { outcome, recordings };
   } finally {
     if (trace) {
-      const ids = containers.size ? containers : await watch.containers().catch(() => new Map<string, string>());
-      await trace.kill(new Set(ids.keys()));
+      await trace.kill(containers.size ? containers : await watch.containers().catch(() => new Map<string, string>()));
     }
     watch.stop();
     if (options.recorder === 'strace') await session.useRuntime(undefined);

@@ -12,9 +12,10 @@
  * auditd; tried on the development machine, which has no auditd, and not usable there).
  * Without a recorder the search starts from the whole baseline instead (more runs, same result).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { lstat, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { closeSync, existsSync, openSync, readSync } from 'node:fs';
+import { chmod, lstat, mkdir, mkdtemp, readdir, readFile, rm, rmdir, writeFile } from 'node:fs/promises';
+import { StringDecoder } from 'node:string_decoder';
 import os from 'node:os';
 import path from 'node:path';
 import { parseStraceFileName, parseStraceTraces, type StraceFile } from './strace.ts';
@@ -62,7 +63,7 @@ function which(cmd: string): string | undefined {
  */
 export async function detectRecorder(engine: EngineForRecorder, prefer: RecorderKind | 'auto' = 'auto'): Promise<RecorderAvailability> {
   const ebpf = prefer === 'strace' ? [] : await bpftraceProblems();
-  const strace = straceProblems(engine);
+  const strace = straceProblems(engine, straceHost());
   const caps = existsSync(path.join(TRACEFS, 'events/capability/cap_capable'));
   const fallbacks: string[] = [];
   if (existsSync('/proc/sys/kernel/seccomp/actions_logged')) {
@@ -102,14 +103,48 @@ async function bpftraceProblems(): Promise<string[]> {
   return problems;
 }
 
-/** Pure but for the PATH and uid: why the strace recorder cannot run here (empty when it can). */
-export function straceProblems(engine: EngineForRecorder): string[] {
+/** What this machine has for the strace recorder. */
+export interface StraceHost {
+  readonly root: boolean;
+  /** `strace -V`'s version (e.g. "6.1"), or undefined when strace is not installed. */
+  readonly straceVersion: string | undefined;
+}
+
+/** The oldest strace that has everything the runtime asks of it (-n: 5.9, --decode-pids=pidns: 5.15). */
+export const STRACE_MIN_VERSION = '5.15';
+
+/** Pure: why the strace recorder cannot run here (empty when it can). */
+export function straceProblems(engine: EngineForRecorder, host: StraceHost): string[] {
   const problems: string[] = [];
   if (!engine.local) problems.push('the engine is not on this machine: its runtime writes the traces on its own host');
-  if (process.getuid?.() !== 0) problems.push(`reading the runtime's traces (${STRACE_DIR}) needs root`);
-  if (!which('strace')) problems.push('strace is not installed (Debian: apt-get install strace)');
+  if (!host.root) problems.push(`reading the runtime's traces (${STRACE_DIR}) needs root`);
+  if (host.straceVersion === undefined) problems.push('strace is not installed (Debian: apt-get install strace)');
+  else if (compareVersions(host.straceVersion, STRACE_MIN_VERSION) < 0) problems.push(`strace ${host.straceVersion} is too old: the runtime needs ${STRACE_MIN_VERSION} or later (--decode-pids=pidns)`);
   if (!engine.runtimes.includes(STRACE_RUNTIME)) problems.push(`the engine has no runtime ${STRACE_RUNTIME} (register it as root: scripts/setup-strace-runtime.sh)`);
   return problems;
+}
+
+function compareVersions(a: string, b: string): number {
+  const pa = a.split('.').map(Number);
+  const pb = b.split('.').map(Number);
+  for (let i = 0; i < Math.max(pa.length, pb.length); i++) {
+    const d = (pa[i] ?? 0) - (pb[i] ?? 0);
+    if (d !== 0) return Math.sign(d);
+  }
+  return 0;
+}
+
+/** This machine's strace version, when strace is installed. */
+function straceHost(): StraceHost {
+  let straceVersion: string | undefined;
+  if (which('strace')) {
+    try {
+      straceVersion = /version (\d+(?:\.\d+)*)/.exec(execFileSync('strace', ['-V'], { encoding: 'utf8', timeout: 10_000 }))?.[1] ?? '0';
+    } catch {
+      straceVersion = '0';
+    }
+  }
+  return { root: process.getuid?.() === 0, straceVersion };
 }
 
 /** The calls of FILE_CALLS this kernel has entry tracepoints for (open and newstat are x86_64 only, for example). */
@@ -183,7 +218,7 @@ export class TraceSession implements Recording {
   get pid(): number | undefined { return this.child.pid; }
 
   /** Ends the recording and returns what was seen. */
-  async stop(_containers?: ReadonlySet<string>, timeoutMs = 60_000): Promise<RawTrace> {
+  async stop(_containers?: ReadonlyMap<string, string>, timeoutMs = 60_000): Promise<RawTrace> {
     if (this.child.exitCode === null) this.child.kill('SIGINT');
     let timer: NodeJS.Timeout | undefined;
     const code = await Promise.race([this.exited, new Promise<'timeout'>((r) => { timer = setTimeout(() => r('timeout'), timeoutMs); })]);
@@ -209,10 +244,10 @@ export class TraceSession implements Recording {
 
 /** A recording in progress: eBPF or strace. stop() ends it and returns what was seen. */
 export interface Recording {
-  /** `containers`: the ids of every container of the run (the strace recorder reads their traces). */
-  stop(containers: ReadonlySet<string>): Promise<RawTrace>;
-  /** Ends it without reading (after a failure); leaves nothing behind. */
-  kill(containers?: ReadonlySet<string>): Promise<void>;
+  /** `containers`: every container of the run, id → service (the strace recorder reads their traces). */
+  stop(containers: ReadonlyMap<string, string>): Promise<RawTrace>;
+  /** Ends it without reading (after a failure); leaves nothing of the run behind. */
+  kill(containers?: ReadonlyMap<string, string>): Promise<void>;
 }
 
 export function startRecording(kind: RecorderKind, options: { caps: boolean; files?: boolean }): Promise<Recording> {
@@ -224,8 +259,9 @@ const STRACE_END_MS = 30_000;
 
 /**
  * The strace recording: the runtime hardspec-strace traces the containers that ask for it while
- * STRACE_DIR exists; this makes the folder, and at the end waits for the tracers to finish,
- * reads the traces of the run's containers and removes them.
+ * STRACE_DIR exists; this makes the folder (root's alone), and at the end waits for the tracers
+ * to finish, reads the traces of the run's containers line by line, removes them, and the folder
+ * when no other recording uses it.
  */
 export class StraceSession implements Recording {
   private constructor(private readonly files: boolean) {}
@@ -234,35 +270,64 @@ export class StraceSession implements Recording {
     await mkdir(STRACE_DIR, { recursive: true, mode: 0o700 });
     const st = await lstat(STRACE_DIR);
     if (!st.isDirectory() || st.uid !== 0) throw new Error(`${STRACE_DIR} is not a folder owned by root: remove it and record again`);
+    // The traces hold what the services read and wrote (cut at 80 bytes a call): root's alone.
+    if ((st.mode & 0o777) !== 0o700) await chmod(STRACE_DIR, 0o700);
     return new StraceSession(Boolean(options.files));
   }
 
-  async stop(containers: ReadonlySet<string>): Promise<RawTrace> {
-    await waitForTracers(containers, STRACE_END_MS);
-    const files: StraceFile[] = [];
-    for (const name of await this.ownFiles(containers)) {
-      const meta = parseStraceFileName(name)!;
-      files.push({ ...meta, text: await readFile(path.join(STRACE_DIR, name), 'utf8') });
+  async stop(containers: ReadonlyMap<string, string>): Promise<RawTrace> {
+    try {
+      await waitForTracers(containers, STRACE_END_MS);
+      const files: StraceFile[] = (await this.ownFiles(containers)).map((name) => ({
+        ...parseStraceFileName(name)!,
+        lines: () => readLinesSync(path.join(STRACE_DIR, name)),
+      }));
+      const traced = new Set(files.filter((f) => f.command === 'create').map((f) => f.container));
+      const missing = [...containers].filter(([id]) => !traced.has(id)).map(([, service]) => service);
+      if (missing.length) {
+        throw new Error(`the runtime ${STRACE_RUNTIME} wrote no trace of ${[...new Set(missing)].sort().join(', ')} (is strace ≥ 5.15 on the engine's PATH, and ptrace allowed? scripts/setup-strace-runtime.sh checks both)`);
+      }
+      return parseStraceTraces(files, this.files ? { files: availableFileCalls() } : {});
+    } finally {
+      await this.kill(containers);
     }
-    await this.kill(containers);
-    if (!files.some((f) => f.command === 'create')) {
-      throw new Error(`the runtime ${STRACE_RUNTIME} wrote no trace for the run's containers (is scripts/runc-strace installed and strace on the engine's PATH? run scripts/setup-strace-runtime.sh)`);
-    }
-    return parseStraceTraces(files, this.files ? { files: availableFileCalls() } : {});
   }
 
-  async kill(containers: ReadonlySet<string> = new Set()): Promise<void> {
+  async kill(containers: ReadonlyMap<string, string> = new Map()): Promise<void> {
     for (const name of await this.ownFiles(containers)) await rm(path.join(STRACE_DIR, name), { force: true });
+    // Closes the runtime's gate, unless another recording's traces are there.
+    await rmdir(STRACE_DIR).catch(() => undefined);
   }
 
-  private async ownFiles(containers: ReadonlySet<string>): Promise<string[]> {
+  private async ownFiles(containers: ReadonlyMap<string, string>): Promise<string[]> {
     const names = await readdir(STRACE_DIR).catch(() => [] as string[]);
     return names.filter((n) => { const m = parseStraceFileName(n); return m !== undefined && containers.has(m.container); }).sort();
   }
 }
 
+/** A file's lines, read 1 MiB at a time (a trace can be larger than a string may be). */
+export function* readLinesSync(file: string): Generator<string> {
+  const fd = openSync(file, 'r');
+  try {
+    const buf = Buffer.alloc(1 << 20);
+    const decoder = new StringDecoder('utf8');
+    let rest = '';
+    for (;;) {
+      const n = readSync(fd, buf, 0, buf.length, null);
+      if (n === 0) break;
+      const parts = (rest + decoder.write(buf.subarray(0, n))).split('\n');
+      rest = parts.pop()!;
+      yield* parts;
+    }
+    rest += decoder.end();
+    if (rest) yield rest;
+  } finally {
+    closeSync(fd);
+  }
+}
+
 /** Waits until no strace process writes a trace of these containers (they end with their tracees). */
-async function waitForTracers(containers: ReadonlySet<string>, limitMs: number): Promise<void> {
+async function waitForTracers(containers: ReadonlyMap<string, string>, limitMs: number): Promise<void> {
   const until = Date.now() + limitMs;
   for (;;) {
     const live = await liveTracers(containers);
@@ -272,7 +337,7 @@ async function waitForTracers(containers: ReadonlySet<string>, limitMs: number):
   }
 }
 
-async function liveTracers(containers: ReadonlySet<string>): Promise<number> {
+async function liveTracers(containers: ReadonlyMap<string, string>): Promise<number> {
   let live = 0;
   for (const pid of await readdir('/proc').catch(() => [] as string[])) {
     if (!/^\d+$/.test(pid)) continue;

@@ -1,6 +1,6 @@
 /**
  * The strace recording, pure part: turns the traces the runtime hardspec-strace writes
- * (scripts/runc-strace: `strace -f -qq -n -s 256 -e signal=none --decode-pids=pidns` around
+ * (scripts/runc-strace: `strace -f -q -n -s 80 -e signal=none --decode-pids=pidns` around
  * `runc create` and `runc exec`) into the same RawTrace the eBPF recorder gives, so one
  * attribution (trace.ts) serves both.
  *
@@ -16,12 +16,21 @@
  *     before the cut (mode 0), as the kernel sees it.
  *   - Processes: strace names threads; a clone without CLONE_THREAD makes a process (a FORK
  *     event, parent and child by process id). The child's id is the host's
- *     (`= 6 /* 29960 in strace's PID NS *\/`): the container has its own pid namespace.
+ *     (`= 6 /* 29960 in strace's PID NS *\/`): the container has its own pid namespace. A new
+ *     task can print its first calls before the clone that made it returns, so who made whom
+ *     is read first; `+++ exited` ends a task, so an id the kernel hands out again starts a
+ *     new one. An execve from a thread other than the first ends under the process's id
+ *     (`+++ superseded by execve in pid N +++`): the thread's state moves there.
+ *   - Each `runc create` of a container (a restart makes another) is a life of its own, with
+ *     its own entrypoint; a `runc exec` belongs to the latest life started before it.
  *   - execve/execveat give EXECVE events (at entry, with the first ARGV_RECORDED arguments)
  *     and the command name the kernel gives the new program; prctl(PR_SET_NAME) renames.
  *   - Paths named to FILE_CALLS (the first string argument), cut at STR_MAX like the eBPF
  *     recorder's, so a cut path stands for every file it is a prefix of.
  *   - No capability checks: strace cannot see them (`caps` stays empty).
+ * Unlike the eBPF recording, strace also sees calls the filter then refuses (ptrace reports a call
+ * before seccomp decides): such calls are outside the list the run had, and a search never
+ * starts from them.
  */
 import { ARGV_RECORDED, FILE_CALLS, STR_MAX, type CapCount, type ExecEvent, type FileCount, type ForkEvent, type RawTrace, type SyscallCount } from './trace.ts';
 
@@ -29,9 +38,10 @@ import { ARGV_RECORDED, FILE_CALLS, STR_MAX, type CapCount, type ExecEvent, type
 export interface StraceFile {
   readonly container: string;
   readonly command: 'create' | 'exec';
-  /** runc's process id (orders the exec traces of one container). */
+  /** runc's process id (orders the traces of one container). */
   readonly pid: number;
-  readonly text: string;
+  /** The trace's lines; read twice. */
+  readonly lines: () => Iterable<string>;
 }
 
 const FILE_NAME = /^([0-9a-f]{64})\.(create|exec)\.(\d+)\.trace$/;
@@ -44,6 +54,8 @@ export function parseStraceFileName(name: string): { container: string; command:
 
 const LINE = /^(\d+) +\[ *(\d+)\] (.*)$/;
 const RESUMED = /^<\.\.\. ([\w?]+) resumed>(.*)$/;
+const SUPERSEDED = /^\+\+\+ superseded by execve in pid (\d+) \+\+\+$/;
+const ENDED = /^\+\+\+ (?:exited with -?\d+|killed by \w+(?: \(core dumped\))?) \+\+\+$/;
 const UNFINISHED = ' <unfinished ...>';
 const TASK_COMM_LEN = 16;
 
@@ -53,7 +65,9 @@ export function parseResult(line: string): { value: number | undefined; error: b
   if (at < 0) return { value: undefined, error: false, hostPid: undefined };
   const text = line.slice(at + 3);
   const m = /^(0x[0-9a-f]+|-?\d+|\?)(?: \/\* (\d+) in strace's PID NS \*\/)?/.exec(text);
-  if (!m || m[1] === '?') return { value: undefined, error: false, hostPid: undefined };
+  if (!m) return { value: undefined, error: false, hostPid: undefined };
+  // `= ? ERESTARTSYS (To be restarted…)`: interrupted, an error as the kernel returns it.
+  if (m[1] === '?') return { value: undefined, error: /^\? E[A-Z0-9]+\b/.test(text), hostPid: undefined };
   const value = Number(m[1]);
   return { value, error: value < 0, hostPid: m[2] !== undefined ? Number(m[2]) : undefined };
 }
@@ -85,6 +99,8 @@ export function stringArguments(args: string): { strings: string[]; array: strin
   return { strings, array };
 }
 
+const ESCAPES: Readonly<Record<string, number>> = { n: 10, t: 9, r: 13, v: 11, f: 12, a: 7, b: 8, '\\': 92, '"': 34, "'": 39 };
+
 /** Decodes the C string literal starting at `start` (a quote); returns it and its closing quote's index. */
 function cString(text: string, start: number): { value: string; end: number } {
   const bytes: number[] = [];
@@ -94,8 +110,7 @@ function cString(text: string, start: number): { value: string; end: number } {
     const c = text[i]!;
     if (c !== '\\') { push(c); i++; continue; }
     const n = text[i + 1] ?? '';
-    const simple: Record<string, number> = { n: 10, t: 9, r: 13, v: 11, f: 12, a: 7, b: 8, '\\': 92, '"': 34, "'": 39 };
-    if (n in simple) { bytes.push(simple[n]!); i += 2; continue; }
+    if (n in ESCAPES) { bytes.push(ESCAPES[n]!); i += 2; continue; }
     if (n === 'x') {
       const hex = /^[0-9a-fA-F]{1,2}/.exec(text.slice(i + 2, i + 4))?.[0] ?? '';
       bytes.push(hex ? parseInt(hex, 16) : 120);
@@ -111,28 +126,47 @@ function cString(text: string, start: number): { value: string; end: number } {
 }
 
 const baseName = (p: string) => p.slice(p.lastIndexOf('/') + 1);
+const commOf = (name: string) => Buffer.from(name, 'utf8').subarray(0, TASK_COMM_LEN - 1).toString('utf8');
 
 /** The name the kernel gives a program after execve (the file's base name, cut to 15 bytes). */
 function execComm(filename: string, argv0: string | undefined): string {
   // runc re-executes itself through /proc/self/exe or a memfd (execveat with an empty path).
-  const name = filename === '' || filename.startsWith('/proc/self/') ? baseName(argv0 ?? '') : baseName(filename);
-  return Buffer.from(name, 'utf8').subarray(0, TASK_COMM_LEN - 1).toString('utf8');
+  return commOf(filename === '' || filename.startsWith('/proc/self/') ? baseName(argv0 ?? '') : baseName(filename));
 }
 
 const CLONES = new Set(['clone', 'clone3', 'fork', 'vfork']);
 
-/** A call as strace printed it: `start` when it began, `finish` with its result line when it ended. */
-interface CallEvent { readonly kind: 'start' | 'finish'; readonly tid: number; readonly nr: number; readonly name: string; readonly head: string; readonly line: string }
+/** What one trace says, in order: calls starting and ending, tasks ending, execve moving a thread. */
+type TraceEvent =
+  | { readonly kind: 'start'; readonly tid: number; readonly nr: number; readonly name: string; readonly head: string }
+  | { readonly kind: 'finish'; readonly tid: number; readonly nr: number; readonly name: string; readonly head: string; readonly line: string }
+  | { readonly kind: 'ended'; readonly tid: number }
+  | { readonly kind: 'superseded'; readonly tid: number; readonly from: number };
 
-/** The calls of one trace in order; a call split by other threads' lines is joined again. */
-function* callEvents(text: string): Generator<CallEvent> {
+/** The events of one trace; a call split by other tasks' lines is joined again. */
+function* traceEvents(lines: Iterable<string>): Generator<TraceEvent> {
   const pending = new Map<number, { nr: number; name: string; head: string }>();
-  for (const line of text.split('\n')) {
+  for (const line of lines) {
     const m = LINE.exec(line);
     if (!m) continue;
     const tid = Number(m[1]);
     const nr = Number(m[2]);
     const body = m[3]!;
+    if (body.startsWith('+++ ')) {
+      const sup = SUPERSEDED.exec(body);
+      if (sup) {
+        // The execve of thread `from` ends here, under the process's id.
+        const from = Number(sup[1]);
+        const p = pending.get(from);
+        pending.delete(from);
+        if (p) pending.set(tid, p); else pending.delete(tid);
+        yield { kind: 'superseded', tid, from };
+      } else if (ENDED.test(body)) {
+        pending.delete(tid);
+        yield { kind: 'ended', tid };
+      }
+      continue;
+    }
     const resumed = RESUMED.exec(body);
     if (resumed) {
       const p = pending.get(tid);
@@ -148,32 +182,36 @@ function* callEvents(text: string): Generator<CallEvent> {
     if (body.endsWith(UNFINISHED)) {
       const head = body.slice(open + 1, -UNFINISHED.length);
       pending.set(tid, { nr, name, head });
-      yield { kind: 'start', tid, nr, name, head, line };
+      yield { kind: 'start', tid, nr, name, head };
     } else {
       const head = body.slice(open + 1);
-      yield { kind: 'start', tid, nr, name, head, line };
+      yield { kind: 'start', tid, nr, name, head };
       yield { kind: 'finish', tid, nr, name, head, line };
     }
   }
 }
 
-/** The child a successful clone made (its host id), and whether it is a thread. */
-function cloneChild(e: CallEvent): { child: number; thread: boolean } | undefined {
-  if (!CLONES.has(e.name)) return undefined;
+/** The task a successful clone made (its host id), and whether it is a thread. */
+function cloneChild(e: TraceEvent): { child: number; thread: boolean } | undefined {
+  if (e.kind !== 'finish' || !CLONES.has(e.name)) return undefined;
   const r = parseResult(e.line);
   if (r.value === undefined || r.value <= 0) return undefined;
   return { child: r.hostPid ?? r.value, thread: /\bCLONE_THREAD\b/.test(e.head) };
 }
 
-function installsFilter(e: CallEvent): boolean {
-  return (e.name === 'seccomp' && /^SECCOMP_SET_MODE_FILTER\b/.test(e.head)) || (e.name === 'prctl' && /^PR_SET_SECCOMP, SECCOMP_MODE_FILTER\b/.test(e.head));
+/** A filter installed: 0 returned (with TSYNC a failure returns the id of the thread in the way). */
+function installsFilter(name: string, head: string): 'thread' | 'process' | undefined {
+  if (name === 'prctl' && /^PR_SET_SECCOMP, SECCOMP_MODE_FILTER\b/.test(head)) return 'thread';
+  if (name === 'seccomp' && /^SECCOMP_SET_MODE_FILTER\b/.test(head)) return /\bSECCOMP_FILTER_FLAG_TSYNC\b/.test(head) ? 'process' : 'thread';
+  return undefined;
 }
 
+interface Creation { readonly parent: number; readonly child: number; readonly thread: boolean; readonly at: number }
 interface Task { tgid: number; filtered: boolean; comm: string }
 
 /**
- * Parses the runtime's traces of one recording into a RawTrace (cgroup keys are the container
- * ids). Each container's `create` trace comes first, then its `exec` traces by runc's pid.
+ * Parses the runtime's traces of one recording into a RawTrace. Its cgroup keys stand for the
+ * lives of the containers (the id, then `id#2`… for a container started again).
  */
 export function parseStraceTraces(files: readonly StraceFile[], options: { files?: readonly string[] } = {}): RawTrace {
   const fileCalls = new Set((options.files ?? []).filter((c) => FILE_CALLS.has(c)));
@@ -188,84 +226,113 @@ export function parseStraceTraces(files: readonly StraceFile[], options: { files
     const cur = m.get(key);
     m.set(key, cur ? { ...cur, count: cur.count + 1 } : fresh());
   };
-  const order = [...files].sort((a, b) => (a.command === b.command ? a.pid - b.pid : a.command === 'create' ? -1 : 1));
-  for (const file of order) {
-    const cgroup = file.container;
+  for (const { file, cgroup } of lives(files)) {
     cgroups.set(cgroup, file.container);
-    // A new task can print its first calls before its creator's clone returns: who made whom
-    // is read first, so a task starts with its creator's state (process, filter, name).
-    const creators = new Map<number, { parent: number; thread: boolean }>();
-    for (const e of callEvents(file.text)) {
-      const c = e.kind === 'finish' ? cloneChild(e) : undefined;
-      if (c && !creators.has(c.child)) creators.set(c.child, { parent: e.tid, thread: c.thread });
+    // Who made whom, in the order of the lines (an id can be handed out again).
+    const creations: Creation[] = [];
+    let at = 0;
+    for (const e of traceEvents(file.lines())) {
+      at++;
+      const c = cloneChild(e);
+      if (c) creations.push({ parent: e.tid, child: c.child, thread: c.thread, at });
     }
+    const byEvent = new Map(creations.map((c) => [c.at, c]));
+    const used = new Set<Creation>();
     const tasks = new Map<number, Task>();
-    const forked = new Set<number>();
+    const born = (c: Creation, parent: Task) => {
+      used.add(c);
+      const t: Task = { tgid: c.thread ? parent.tgid : c.child, filtered: parent.filtered, comm: parent.comm };
+      tasks.set(c.child, t);
+      if (!c.thread) forks.push({ cgroup, parent: parent.tgid, child: c.child, seq: ++seq });
+      return t;
+    };
     const taskOf = (tid: number): Task => {
       const known = tasks.get(tid);
       if (known) return known;
-      const creator = creators.get(tid);
-      const parent = creator ? tasks.get(creator.parent) : undefined;
+      // A task whose first calls come before its creator's clone returns.
+      const c = creations.find((x) => x.child === tid && !used.has(x));
+      const parent = c ? tasks.get(c.parent) : undefined;
+      if (c && parent) return born(c, parent);
       // The first task of a trace is runc itself.
-      const t: Task = parent && creator
-        ? { tgid: creator.thread ? parent.tgid : tid, filtered: parent.filtered, comm: parent.comm }
-        : { tgid: tid, filtered: false, comm: 'runc' };
+      const t: Task = { tgid: tid, filtered: false, comm: 'runc' };
       tasks.set(tid, t);
-      if (parent && creator && !creator.thread && !forked.has(tid)) {
-        forked.add(tid);
-        forks.push({ cgroup, parent: parent.tgid, child: tid, seq: ++seq });
-      }
       return t;
     };
-    const mode = (t: Task) => (t.filtered ? 2 : 0);
-    for (const e of callEvents(file.text)) {
+    at = 0;
+    for (const e of traceEvents(file.lines())) {
+      at++;
+      if (e.kind === 'ended') { tasks.delete(e.tid); continue; }
+      if (e.kind === 'superseded') {
+        // The thread that exec'd becomes the process's first task (its old one is gone).
+        const moved = tasks.get(e.from) ?? taskOf(e.from);
+        tasks.delete(e.from);
+        tasks.set(e.tid, { tgid: e.tid, filtered: moved.filtered, comm: moved.comm });
+        continue;
+      }
       const t = taskOf(e.tid);
+      const mode = t.filtered ? 2 : 0;
       if (e.kind === 'start') {
-        const m = mode(t);
-        count(calls, `${t.tgid}\0${m}\0${t.comm}\0${e.nr}`, () => ({ cgroup, pid: t.tgid, mode: m, comm: t.comm, nr: e.nr, count: 1 }));
+        count(calls, `${t.tgid}\0${mode}\0${t.comm}\0${e.nr}`, () => ({ cgroup, pid: t.tgid, mode, comm: t.comm, nr: e.nr, count: 1 }));
         seq++;
         if (e.name === 'execve' || e.name === 'execveat') {
-          execs.push({ cgroup, pid: t.tgid, mode: m, argv: stringArguments(e.head).array.slice(0, ARGV_RECORDED), seq });
+          execs.push({ cgroup, pid: t.tgid, mode, argv: stringArguments(e.head).array.slice(0, ARGV_RECORDED), seq });
         }
         if (fileCalls.has(e.name)) {
           const named = stringArguments(e.head).strings[0];
           if (named) {
             const cut = Buffer.from(named, 'utf8').subarray(0, STR_MAX).toString('utf8');
-            count(paths, `${t.tgid}\0${m}\0${cut}`, () => ({ cgroup, pid: t.tgid, mode: m, path: cut, count: 1 }));
+            count(paths, `${t.tgid}\0${mode}\0${cut}`, () => ({ cgroup, pid: t.tgid, mode, path: cut, count: 1 }));
           }
         }
         continue;
       }
       const r = parseResult(e.line);
       if (r.error) {
-        // Failures are keyed like the calls: by the state the call started in (a failed call changes nothing).
-        const m = mode(t);
-        count(failed, `${t.tgid}\0${m}\0${t.comm}\0${e.nr}`, () => ({ cgroup, pid: t.tgid, mode: m, comm: t.comm, nr: e.nr, count: 1 }));
+        count(failed, `${t.tgid}\0${mode}\0${t.comm}\0${e.nr}`, () => ({ cgroup, pid: t.tgid, mode, comm: t.comm, nr: e.nr, count: 1 }));
         continue;
       }
-      if (r.value === undefined) continue;
-      const child = cloneChild(e);
-      if (child) {
-        taskOf(child.child);
-      } else if (installsFilter(e)) {
+      const c = byEvent.get(at);
+      if (c) {
+        if (!used.has(c)) born(c, t);
+        continue;
+      }
+      const install = r.value === 0 ? installsFilter(e.name, e.head) : undefined;
+      if (install) {
         t.filtered = true;
-        if (e.name === 'seccomp' && /\bSECCOMP_FILTER_FLAG_TSYNC\b/.test(e.head)) {
-          for (const other of tasks.values()) if (other.tgid === t.tgid) other.filtered = true;
-        }
-      } else if (e.name === 'execve' || e.name === 'execveat') {
+        if (install === 'process') for (const other of tasks.values()) if (other.tgid === t.tgid) other.filtered = true;
+      } else if ((e.name === 'execve' || e.name === 'execveat') && r.value === 0) {
         const { strings, array } = stringArguments(e.head);
-        // execveat names the file by its second argument (runc's is an fd with an empty path).
+        // execveat's file is its second argument (runc's: an fd with an empty path).
         const comm = execComm(strings[0] ?? '', array[0]);
-        // The process's other threads are gone; the thread that exec'd takes the process id.
-        for (const [id, other] of tasks) if (other.tgid === t.tgid && id !== e.tid) tasks.delete(id);
-        tasks.delete(e.tid);
+        // The process's other threads are gone; the thread that exec'd has the process's id.
+        for (const [id, other] of tasks) if (other.tgid === t.tgid) tasks.delete(id);
         tasks.set(t.tgid, { tgid: t.tgid, filtered: t.filtered, comm });
-      } else if (e.name === 'prctl' && /^PR_SET_NAME, /.test(e.head)) {
+      } else if (e.name === 'prctl' && r.value === 0 && /^PR_SET_NAME, /.test(e.head)) {
         const name = stringArguments(e.head).strings[0];
-        if (name !== undefined) t.comm = Buffer.from(name, 'utf8').subarray(0, TASK_COMM_LEN - 1).toString('utf8');
+        if (name !== undefined) t.comm = commOf(name);
       }
     }
   }
   const caps: CapCount[] = [];
   return { cgroups, forks, execs, syscalls: [...calls.values()], failures: [...failed.values()], caps, files: [...paths.values()], complete: true };
+}
+
+/**
+ * The traces in order, each with the key of its container's life: every `runc create` starts one
+ * (by runc's pid), and a `runc exec` belongs to the latest one started before it.
+ */
+function lives(files: readonly StraceFile[]): { file: StraceFile; cgroup: string }[] {
+  const out: { file: StraceFile; cgroup: string }[] = [];
+  const containers = [...new Set(files.map((f) => f.container))].sort();
+  for (const container of containers) {
+    const mine = files.filter((f) => f.container === container);
+    const creates = mine.filter((f) => f.command === 'create').sort((a, b) => a.pid - b.pid);
+    const key = (i: number) => (i === 0 ? container : `${container}#${i + 1}`);
+    creates.forEach((f, i) => out.push({ file: f, cgroup: key(i) }));
+    for (const f of mine.filter((x) => x.command === 'exec').sort((a, b) => a.pid - b.pid)) {
+      const life = creates.reduce((last, c, i) => (c.pid < f.pid ? i : last), 0);
+      out.push({ file: f, cgroup: key(life) });
+    }
+  }
+  return out;
 }
