@@ -40,6 +40,7 @@ const CREATE = [
   '101 [ 202] <... futex resumed>)       = 0',
   '103 [  59] <... execve resumed>)      = 0',
   '103 [ 257] openat(AT_FDCWD, "/etc/nginx/nginx.conf", O_RDONLY) = 3',
+  '103 [   4] stat("/etc/nginx/mime.types", {st_mode=S_IFREG|0644, st_size=5349, ...}) = 0',
   '103 [  56] clone(child_stack=NULL, flags=CLONE_CHILD_CLEARTID|CLONE_CHILD_SETTID|SIGCHLD, child_tidptr=0x91) = 7 /* 110 in strace\'s PID NS */',
   '110 [ 232] epoll_wait(8, [], 512, 500) = 0',
   '110 [ 231] exit_group(0)              = ?',
@@ -77,7 +78,7 @@ const ctx: AttributionContext = {
 };
 
 describe('strace traces → RawTrace', () => {
-  const raw = parseStraceTraces(files, { files: ['openat', 'execve'] });
+  const raw = parseStraceTraces(files, { files: ['openat', 'execve', 'newstat'] });
   const [web] = attributeTrace(raw, ctx);
   const made = (name: string) => web!.syscalls.find((s) => s.name === name);
 
@@ -118,7 +119,8 @@ describe('strace traces → RawTrace', () => {
   });
 
   it('records the paths named under the filter, and the exec arguments', () => {
-    expect(web!.files.map((f) => f.name)).toEqual(['/etc/nginx/nginx.conf', '/proc/self/fd', '/usr/bin/wget', '/usr/sbin/nginx']);
+    // stat is the tracepoint newstat: asked for by that name.
+    expect(web!.files.map((f) => f.name)).toEqual(['/etc/nginx/mime.types', '/etc/nginx/nginx.conf', '/proc/self/fd', '/usr/bin/wget', '/usr/sbin/nginx']);
     expect(raw.execs.filter((e) => e.mode === 2).map((e) => e.argv[0])).toEqual(['nginx', 'wget']);
   });
 
@@ -128,7 +130,7 @@ describe('strace traces → RawTrace', () => {
   });
 
   it('is the same for the same traces', () => {
-    expect(parseStraceTraces([...files].reverse(), { files: ['openat', 'execve'] })).toEqual(raw);
+    expect(parseStraceTraces([...files].reverse(), { files: ['openat', 'execve', 'newstat'] })).toEqual(raw);
   });
 });
 

@@ -135,6 +135,8 @@ function execComm(filename: string, argv0: string | undefined): string {
 }
 
 const CLONES = new Set(['clone', 'clone3', 'fork', 'vfork']);
+/** strace's names of calls whose kernel tracepoints (FILE_CALLS) are named otherwise. */
+const TRACEPOINT_NAMES: Readonly<Record<string, string>> = { stat: 'newstat', lstat: 'newlstat' };
 
 /** What one trace says, in order: calls starting and ending, tasks ending, execve moving a thread. */
 type TraceEvent =
@@ -277,7 +279,7 @@ export function parseStraceTraces(files: readonly StraceFile[], options: { files
         if (e.name === 'execve' || e.name === 'execveat') {
           execs.push({ cgroup, pid: t.tgid, mode, argv: stringArguments(e.head).array.slice(0, ARGV_RECORDED), seq });
         }
-        if (fileCalls.has(e.name)) {
+        if (fileCalls.has(TRACEPOINT_NAMES[e.name] ?? e.name)) {
           const named = stringArguments(e.head).strings[0];
           if (named) {
             const cut = Buffer.from(named, 'utf8').subarray(0, STR_MAX).toString('utf8');
