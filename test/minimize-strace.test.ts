@@ -64,10 +64,11 @@ const EXEC = [
 
 const files: StraceFile[] = [
   // Given out of order: exec traces come after the container's create trace whatever the order.
-  { container: WEB, command: 'exec', pid: 200, lines: () => EXEC.split('\n') },
-  { container: WEB, command: 'create', pid: 100, lines: () => CREATE.split('\n') },
+  { container: WEB, command: 'exec', started: '1764500000200000000', pid: 200, lines: () => EXEC.split('\n') },
+  { container: WEB, command: 'create', started: '1764500000100000000', pid: 100, lines: () => CREATE.split('\n') },
 ];
-const trace = (container: string, command: 'create' | 'exec', pid: number, lines: readonly string[]): StraceFile => ({ container, command, pid, lines: () => lines });
+/** A trace whose runc started at second `at` (1764500000 + at). */
+const trace = (container: string, command: 'create' | 'exec', pid: number, lines: readonly string[], at = pid): StraceFile => ({ container, command, started: `${1764500000 + at}000000000`, pid, lines: () => lines });
 
 const ctx: AttributionContext = {
   services: new Map([[WEB, 'web']]),
@@ -140,6 +141,7 @@ describe('strace output pieces', () => {
     expect(parseResult('1 [ 2] open("a = b") = -1 ENOENT (No such file or directory)')).toEqual({ value: -1, error: true, hostPid: undefined });
     expect(parseResult('1 [ 231] exit_group(0) = ?')).toEqual({ value: undefined, error: false, hostPid: undefined });
     expect(parseResult('1 [ 7] poll([{fd=3, events=POLLIN}], 1, -1) = ? ERESTARTSYS (To be restarted if SA_RESTART is set)')).toEqual({ value: undefined, error: true, hostPid: undefined });
+    expect(parseResult('1 [ 230] clock_nanosleep(CLOCK_REALTIME, 0, {tv_sec=2, tv_nsec=0}, {}) = ? ERESTART_RESTARTBLOCK (Interrupted by signal)').error).toBe(true);
     expect(parseResult('1 [ 9] mmap(NULL, 8192) = 0x7fe5cfc74000').value).toBeGreaterThan(0);
   });
 
@@ -151,10 +153,11 @@ describe('strace output pieces', () => {
   });
 
   it('reads only the runtime\'s own trace file names', () => {
-    expect(parseStraceFileName(`${WEB}.create.4711.trace`)).toEqual({ container: WEB, command: 'create', pid: 4711 });
-    expect(parseStraceFileName(`${WEB}.start.4711.trace`)).toBeUndefined();
-    expect(parseStraceFileName(`../${WEB}.exec.1.trace`)).toBeUndefined();
-    expect(parseStraceFileName('x.exec.1.trace')).toBeUndefined();
+    expect(parseStraceFileName(`${WEB}.create.1764500000123456789.4711.trace`)).toEqual({ container: WEB, command: 'create', started: '1764500000123456789', pid: 4711 });
+    expect(parseStraceFileName(`${WEB}.start.1764500000123456789.4711.trace`)).toBeUndefined();
+    expect(parseStraceFileName(`${WEB}.exec.4711.trace`)).toBeUndefined();
+    expect(parseStraceFileName(`../${WEB}.exec.1.1.trace`)).toBeUndefined();
+    expect(parseStraceFileName('x.exec.1.1.trace')).toBeUndefined();
   });
 });
 
@@ -196,6 +199,20 @@ describe('strace traces: tasks the kernel moves or hands out again', () => {
     expect(raw.execs.map((e) => [e.pid, e.mode, e.argv[0]])).toEqual([[7133, 0, './te2'], [7133, 2, '/bin/echo']]);
   });
 
+  it('the same when nothing came between: strace ends the execve line with `<pid changed to N ...>`', () => {
+    // strace 6.1 on this machine: the first thread exits, the other runs /bin/true.
+    const raw = parseStraceTraces([trace(WEB, 'create', 17043, [
+      '17043 [ 435] clone3({flags=CLONE_VM|CLONE_FS|CLONE_FILES|CLONE_SIGHAND|CLONE_THREAD|CLONE_SYSVSEM, exit_signal=0} => {parent_tid=[17044]}, 88) = 17044',
+      '17044 [ 317] seccomp(SECCOMP_SET_MODE_FILTER, 0, {len=1, filter=0x55}) = 0',
+      '17043 [  60] exit(0)                    = ?',
+      '17044 [  59] execve("/bin/true", ["true", "y"], 0x7fff /* 35 vars */ <pid changed to 17043 ...>',
+      '17043 [  59] +++ superseded by execve in pid 17044 +++',
+      '17043 [  59] <... execve resumed>)      = 0',
+      '17043 [  12] brk(NULL)                  = 0x5643906f9000',
+    ])]);
+    expect(raw.syscalls.find((c) => c.nr === 12)).toMatchObject({ pid: 17043, mode: 2, comm: 'true' });
+  });
+
   it('an id handed out again after its task ended starts a new task (its creator\'s state, a fork)', () => {
     const raw = parseStraceTraces([trace(WEB, 'create', 100, [
       '100 [ 435] clone3({flags=CLONE_VM|CLONE_THREAD, exit_signal=0}, 88) = 101',
@@ -229,15 +246,16 @@ describe('strace traces: tasks the kernel moves or hands out again', () => {
       `${pid} [ 157] prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, {len=9, filter=0xc0}) = 0`,
       `${pid} [  59] execve("/usr/sbin/${program}", ["${program}"], 0xc0 /* 3 vars */) = 0`,
     ];
+    // Ordered by the time runc started, not by its pid (ids wrap): 300 ran first here.
     const raw = parseStraceTraces([
-      trace(WEB, 'create', 300, life(300, 'nginx')),
-      trace(WEB, 'exec', 250, life(250, 'wget')),
-      trace(WEB, 'create', 100, life(100, 'nginx')),
+      trace(WEB, 'create', 100, life(100, 'nginx'), 30),
+      trace(WEB, 'exec', 250, life(250, 'wget'), 20),
+      trace(WEB, 'create', 300, life(300, 'nginx'), 10),
     ]);
     expect([...raw.cgroups]).toEqual([[WEB, WEB], [`${WEB}#2`, WEB]]);
     const [web] = attributeTrace(raw, ctx);
-    // The exec (runc pid 250) belongs to the life runc 100 started, not to the later one (300).
-    expect(raw.execs.map((e) => [e.cgroup === WEB ? 1 : 2, e.argv[0]])).toEqual([[1, 'nginx'], [2, 'nginx'], [1, 'wget']]);
+    // The exec (started at 20) belongs to the life started at 10 (runc 300), not to the later one.
+    expect(raw.execs.map((e) => [e.cgroup === WEB ? 1 : 2, e.pid, e.argv[0]])).toEqual([[1, 300, 'nginx'], [2, 100, 'nginx'], [1, 250, 'wget']]);
     expect(web!.containers).toEqual([WEB]);
   });
 });

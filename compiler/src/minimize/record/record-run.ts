@@ -96,7 +96,9 @@ export async function recordRun(session: StackSession, model: StackModel, artifa
     // The shut-down is part of the service's life (and of the persistence interaction).
     await session.stopAll();
     containers = await watch.containers();
-    const raw = await trace.stop(containers);
+    // A container compose created but never started (its dependency did not come up) has no
+    // trace; the strace recorder asks one of every other.
+    const raw = await trace.stop(await startedOnly(session.docker, containers));
     trace = undefined;
     const recordings = attributeTrace(raw, {
       services: containers,
@@ -113,6 +115,17 @@ export async function recordRun(session: StackSession, model: StackModel, artifa
     watch.stop();
     if (options.recorder === 'strace') await session.useRuntime(undefined);
   }
+}
+
+/** The containers that were started at least once (the engine gives a zero time to the others). */
+async function startedOnly(docker: Docker, containers: ReadonlyMap<string, string>): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  for (const [id, service] of containers) {
+    const info = await docker.getContainer(id).inspect().catch(() => undefined);
+    const started = info?.State?.StartedAt;
+    if (!info || (started && !started.startsWith('0001-01-01'))) out.set(id, service);
+  }
+  return out;
 }
 
 /**

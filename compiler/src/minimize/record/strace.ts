@@ -34,29 +34,38 @@
  */
 import { ARGV_RECORDED, FILE_CALLS, STR_MAX, type CapCount, type ExecEvent, type FileCount, type ForkEvent, type RawTrace, type SyscallCount } from './trace.ts';
 
-/** One trace file of the runtime: `<container id>.<create|exec>.<runc pid>.trace`. */
+/** One trace file of the runtime: `<container id>.<create|exec>.<start time, ns>.<runc pid>.trace`. */
 export interface StraceFile {
   readonly container: string;
   readonly command: 'create' | 'exec';
-  /** runc's process id (orders the traces of one container). */
+  /** When runc started, in nanoseconds since 1970 (orders the traces of one container; digits). */
+  readonly started: string;
+  /** runc's process id. */
   readonly pid: number;
   /** The trace's lines; read twice. */
   readonly lines: () => Iterable<string>;
 }
 
-const FILE_NAME = /^([0-9a-f]{64})\.(create|exec)\.(\d+)\.trace$/;
+const FILE_NAME = /^([0-9a-f]{64})\.(create|exec)\.(\d{1,30})\.(\d+)\.trace$/;
 
 /** Reads a trace file's name; undefined for any other file. */
-export function parseStraceFileName(name: string): { container: string; command: 'create' | 'exec'; pid: number } | undefined {
+export function parseStraceFileName(name: string): { container: string; command: 'create' | 'exec'; started: string; pid: number } | undefined {
   const m = FILE_NAME.exec(name);
-  return m ? { container: m[1]!, command: m[2] as 'create' | 'exec', pid: Number(m[3]) } : undefined;
+  return m ? { container: m[1]!, command: m[2] as 'create' | 'exec', started: m[3]!, pid: Number(m[4]) } : undefined;
 }
+
+/** Orders traces by start time (digits of any length), then by runc's pid. */
+const byStart = (a: StraceFile, b: StraceFile): number => {
+  const d = BigInt(a.started) - BigInt(b.started);
+  return d < 0n ? -1 : d > 0n ? 1 : a.pid - b.pid;
+};
 
 const LINE = /^(\d+) +\[ *(\d+)\] (.*)$/;
 const RESUMED = /^<\.\.\. ([\w?]+) resumed>(.*)$/;
 const SUPERSEDED = /^\+\+\+ superseded by execve in pid (\d+) \+\+\+$/;
 const ENDED = /^\+\+\+ (?:exited with -?\d+|killed by \w+(?: \(core dumped\))?) \+\+\+$/;
-const UNFINISHED = ' <unfinished ...>';
+/** A call strace prints in two parts; an execve whose thread the kernel renames ends `<pid changed to N ...>`. */
+const UNFINISHED = / <(?:unfinished|pid changed to \d+) \.\.\.>$/;
 const TASK_COMM_LEN = 16;
 
 /** A call's result: the number strace printed (for clones, the child's id in strace's namespace). */
@@ -67,7 +76,7 @@ export function parseResult(line: string): { value: number | undefined; error: b
   const m = /^(0x[0-9a-f]+|-?\d+|\?)(?: \/\* (\d+) in strace's PID NS \*\/)?/.exec(text);
   if (!m) return { value: undefined, error: false, hostPid: undefined };
   // `= ? ERESTARTSYS (To be restarted…)`: interrupted, an error as the kernel returns it.
-  if (m[1] === '?') return { value: undefined, error: /^\? E[A-Z0-9]+\b/.test(text), hostPid: undefined };
+  if (m[1] === '?') return { value: undefined, error: /^\? E[A-Z0-9_]+\b/.test(text), hostPid: undefined };
   const value = Number(m[1]);
   return { value, error: value < 0, hostPid: m[2] !== undefined ? Number(m[2]) : undefined };
 }
@@ -174,15 +183,16 @@ function* traceEvents(lines: Iterable<string>): Generator<TraceEvent> {
       const p = pending.get(tid);
       if (!p) continue;
       pending.delete(tid);
-      if (resumed[2]!.endsWith(UNFINISHED)) continue; // resumed, then cut off again: the task died
+      if (UNFINISHED.test(resumed[2]!)) continue; // resumed, then cut off again: the task died
       yield { kind: 'finish', tid, nr: p.nr, name: p.name, head: p.head + resumed[2]!, line };
       continue;
     }
     const open = body.indexOf('(');
     if (open <= 0) continue;
     const name = body.slice(0, open);
-    if (body.endsWith(UNFINISHED)) {
-      const head = body.slice(open + 1, -UNFINISHED.length);
+    const cut = UNFINISHED.exec(body);
+    if (cut) {
+      const head = body.slice(open + 1, cut.index);
       pending.set(tid, { nr, name, head });
       yield { kind: 'start', tid, nr, name, head };
     } else {
@@ -321,18 +331,18 @@ export function parseStraceTraces(files: readonly StraceFile[], options: { files
 
 /**
  * The traces in order, each with the key of its container's life: every `runc create` starts one
- * (by runc's pid), and a `runc exec` belongs to the latest one started before it.
+ * (by the time runc started), and a `runc exec` belongs to the latest one started before it.
  */
 function lives(files: readonly StraceFile[]): { file: StraceFile; cgroup: string }[] {
   const out: { file: StraceFile; cgroup: string }[] = [];
   const containers = [...new Set(files.map((f) => f.container))].sort();
   for (const container of containers) {
     const mine = files.filter((f) => f.container === container);
-    const creates = mine.filter((f) => f.command === 'create').sort((a, b) => a.pid - b.pid);
+    const creates = mine.filter((f) => f.command === 'create').sort(byStart);
     const key = (i: number) => (i === 0 ? container : `${container}#${i + 1}`);
     creates.forEach((f, i) => out.push({ file: f, cgroup: key(i) }));
-    for (const f of mine.filter((x) => x.command === 'exec').sort((a, b) => a.pid - b.pid)) {
-      const life = creates.reduce((last, c, i) => (c.pid < f.pid ? i : last), 0);
+    for (const f of mine.filter((x) => x.command === 'exec').sort(byStart)) {
+      const life = creates.reduce((last, c, i) => (byStart(c, f) < 0 ? i : last), 0);
       out.push({ file: f, cgroup: key(life) });
     }
   }
