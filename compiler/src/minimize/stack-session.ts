@@ -228,11 +228,12 @@ export class StackSession {
       }
     }
     const labels = runLabelMap({ runId, stack: o.model.name, pid: process.pid, ...(pidStartTime(process.pid) ? { pidStart: pidStartTime(process.pid)! } : {}) });
-    await writeFile(path.join(dir, 'override.yaml'), minimizeOverride(model, labels, o.healthIntervalSeconds ?? 1), { mode: 0o600 });
     const stackRun = new StackRun({
       docker, variant, project: { name: project, files: ['compose.yaml', 'override.yaml'] }, runId, cwd: dir, env: o.env, model,
     });
-    return new StackSession(o, engine, model, ports, dir, runId, project, stackRun, new Scrubber(secrets.values), labels);
+    const session = new StackSession(o, engine, model, ports, dir, runId, project, stackRun, new Scrubber(secrets.values), labels);
+    await session.useRuntime(undefined);
+    return session;
   }
 
   /**
