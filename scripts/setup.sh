@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# setup.sh [--yes] [--for start|test] — make this machine ready for hardspec's two commands.
+# setup.sh [--yes] [--for start|test|minimize] — make this machine ready for hardspec's two commands.
 #
 # Idempotent: each step checks first and does nothing when its tool is already there. Installing
 # needs root and consent (--yes, a non-empty CI variable, or "y" at a prompt); without them it stops
@@ -9,6 +9,7 @@
 #   test:  the same, plus the SELinux policy tools the module-linking tests use, bpftrace
 #          (records a container's system calls for hardspec minimize) and the strace runtime
 #          hardspec-strace (the recorder's fallback when eBPF is unavailable; its own test)
+#   minimize: the start set plus bpftrace and tracefs (what hardspec minimize records with)
 #
 # Exit codes: 0 ready, 1 a step failed, 2 cannot proceed without the user.
 set -euo pipefail
@@ -24,7 +25,7 @@ while (($# > 0)); do
   case "$1" in
     -y | --yes) ASSUME_YES=1; pass+=(--yes) ;;
     --for) purpose=${2:?--for needs start or test}; shift ;;
-    -h | --help) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h | --help) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) die 2 "unknown argument: $1" ;;
   esac
   shift

@@ -10,8 +10,9 @@ import { diagnostic } from '../diagnostics/diagnostic.ts';
 
 export const COMPILE_HELP = `Usage: hardspec compile [SPECS_DIR] [--out DIR] [--json]
 
-Compiles hardening specs into generated/<stack>/: compose.yaml, seccomp/<service>.json,
-selinux/<module>.te|.fc|.if, strip/<service>.strip-cmd|.json and manifest.json.
+Compiles hardening specs into generated/<stack>/: compose.yaml, compose.stripped.yaml (when a
+service has a strip list), seccomp/<service>.json, selinux/<module>.te|.fc|.if,
+strip/<service>.strip-cmd|.json and manifest.json.
 Nothing is written when any spec has an error.
 
   SPECS_DIR   a folder of stacks, or one stack folder (it holds stack.md)   [default: specs]

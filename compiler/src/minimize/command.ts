@@ -9,7 +9,7 @@
  *   5. spec      --write edits the spec's frontmatter and recompiles; else a diff is printed
  *
  * Exit codes: 0 the set was found and confirmed, 1 not confirmed / flaky / stopped early, 2
- * usage or environment errors, 130 interrupted.
+ * usage or environment errors, 128+n interrupted by signal n (130 on Ctrl-C).
  */
 import { existsSync, statSync } from 'node:fs';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
@@ -42,9 +42,10 @@ import { FilesBackend } from './files-backend.ts';
 import { expandFolderItems, fileSearchItems, fileSearchTree, resultToStripLists, type FileItems, type FileTree } from './files.ts';
 
 export const MINIMIZE_HELP = `Usage: hardspec minimize STACK --service NAME --what caps|syscalls|files [--strategy record|linear]
-                         [--recorder auto|bpftrace|strace] [--minimal [--strict]] [--parallel N] [--seed N] [--write] [--specs DIR] [--out DIR]
-                         [--json] [--no-build]
-       hardspec minimize STACK --service NAME --what caps|syscalls --apply REPORT [--write]
+                         [--recorder auto|bpftrace|strace] [--minimal [--strict]] [--parallel N] [--seed N]
+                         [--confirm N] [--keep LIST] [--restart service|stack] [--write]
+                         [--specs DIR] [--out DIR] [--json] [--no-build]
+       hardspec minimize STACK --service NAME --what caps|syscalls|files --apply REPORT [--write]
 
 Finds the smallest seccomp allowlist (--what syscalls) or capability set (--what caps) of one
 service that still passes the stack's functional interactions, using the verifier as the oracle,
@@ -77,10 +78,12 @@ and proves it with three confirmation runs. Needs root and the local Docker engi
   --write           write the result into the spec's frontmatter and recompile
                     (without it, the change is printed as a diff)
   --apply REPORT    no runs: put the result of a finished, confirmed minimisation (its report
-                    JSON, e.g. from bench:minimize) into the spec, as --write would
-  --confirm N       confirmation runs of the final set                         [default: 3]
+                    JSON, e.g. from bench:minimize) into the spec, as --write would (for
+                    --what files it reads the full image from the engine)
+  --confirm N       confirmation runs of the final set, 1 to 20                [default: 3]
   --keep LIST       items every candidate holds and the search never removes, comma-separated,
-                    or none                [default for syscalls: restart_syscall,rt_sigreturn]
+                    or none; replaces the default, while the spec's seccomp.keep always holds
+                                           [default for syscalls: restart_syscall,rt_sigreturn]
   --restart WHAT    what each run restarts: service (the service under test and what depends
                     on it) or stack (everything, as by hand)  [default: stack for linear, else service]
   --specs DIR       the folder of stacks                                       [default: specs]
@@ -91,7 +94,7 @@ and proves it with three confirmation runs. Needs root and the local Docker engi
 
 The report goes to <out>/<stack>/minimize/<service>-<what>.json.
 Exit codes: 0 found and confirmed, 1 not confirmed, flaky or stopped early, 2 usage or environment
-errors, 130 interrupted.
+errors, 128+n interrupted by signal n (130 on Ctrl-C).
 `;
 
 interface Options {

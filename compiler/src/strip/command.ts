@@ -41,7 +41,7 @@ Run the stripped stack with: hardspec verify --stripped (or docker-compose -f co
   --help          show this help
 
 Exit codes: 0 stripped, 1 spec errors, stale generated/ or a problem in a strip list (nothing
-is built then), 2 environment errors (no engine, a full image cannot be built).
+is built then), 2 environment errors (no engine, a full image cannot be built), 130 interrupted.
 `;
 
 export async function runStrip(argv: readonly string[], io: CliIo): Promise<number> {
