@@ -33,14 +33,7 @@ modules: selinux-policy-dev selinux-policy-default checkpolicy semodule-utils po
 USAGE
 }
 
-while (($# > 0)); do
-  case "$1" in
-    -y | --yes) ASSUME_YES=1 ;;
-    -h | --help) usage; exit 0 ;;
-    *) usage >&2; die 2 "unknown argument: $1" ;;
-  esac
-  shift
-done
+parse_consent_flags "$@"
 
 
 installed() {

@@ -35,14 +35,7 @@ starts dockerd in the background.
 USAGE
 }
 
-while (($# > 0)); do
-  case "$1" in
-    -y | --yes) ASSUME_YES=1 ;;
-    -h | --help) usage; exit 0 ;;
-    *) usage >&2; die 2 "unknown argument: $1" ;;
-  esac
-  shift
-done
+parse_consent_flags "$@"
 
 engine_ready() { command -v docker >/dev/null 2>&1 && docker info >/dev/null 2>&1; }
 

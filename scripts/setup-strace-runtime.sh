@@ -26,14 +26,8 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$here/lib/common.sh"
 LOG_PREFIX=setup-strace-runtime
 
-while (($# > 0)); do
-  case "$1" in
-    -y | --yes) ASSUME_YES=1 ;;
-    -h | --help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
-    *) die 2 "unknown argument: $1" ;;
-  esac
-  shift
-done
+usage() { sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; }
+parse_consent_flags "$@"
 
 readonly MIN_STRACE=5.15
 

@@ -8,6 +8,19 @@ ASSUME_YES=${ASSUME_YES:-0}
 say() { printf '%s\n' "$LOG_PREFIX: $*"; }
 die() { local code=$1; shift; printf '%s\n' "$LOG_PREFIX: $*" >&2; exit "$code"; }
 
+# parse_consent_flags "$@" → the arguments of a set-up script that takes only --yes and --help:
+# --help prints the caller's usage function; anything else is a usage error (exit 2).
+parse_consent_flags() {
+  while (($# > 0)); do
+    case "$1" in
+      -y | --yes) ASSUME_YES=1 ;;
+      -h | --help) usage; exit 0 ;;
+      *) usage >&2; die 2 "unknown argument: $1" ;;
+    esac
+    shift
+  done
+}
+
 # consent "question" → 0 when --yes was given, CI is set, or the user typed y at a terminal.
 consent() {
   if ((ASSUME_YES)); then say "consent given with --yes."; return 0; fi
