@@ -16,7 +16,7 @@
  * and the reports are kept in bench/results/minimize-<date>/<strategy>/.
  */
 import { cpus, hostname, release, totalmem } from 'node:os';
-import { appendFileSync, cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -57,7 +57,7 @@ for (const s of services) {
 
 const say = (line: string) => { process.stdout.write(`${line}\n`); appendFileSync(outFile, `${line}\n`); };
 
-interface Measured { runs: number; wallMs: number; size: number; oneMinimal: boolean; proof?: string; lanes: number; confirmed: string; result: string[] }
+interface Measured { runs: number; wallMs: number; size: number; oneMinimal: boolean; proof?: string; lanes: number; confirmed: string; result: string[]; resumed?: { runs: number; wallMs: number } }
 const measured = new Map<string, Measured>();
 
 function readMeasured(file: string): Measured | undefined {
@@ -68,6 +68,7 @@ function readMeasured(file: string): Measured | undefined {
       // Reports made before the proof levels were proven against the final set; linear proves as tested.
       ...(report.result.proof ? { proof: report.result.proof } : report.minimal ? { proof: 'final-set' } : {}),
       lanes: report.runs.lanes ?? 1,
+      ...(report.runs.resumed ? { resumed: report.runs.resumed } : {}),
       confirmed: `${report.confirmation.passed}/${report.confirmation.runs}`, result: report.result.items,
     };
   } catch {
@@ -91,14 +92,19 @@ async function measure(service: string, strategy: Strategy): Promise<Measured | 
     say(`  ${service.padEnd(4)} ${strategy.padEnd(8)} not measured`);
     return undefined;
   }
+  // An interrupted linear measurement (Ctrl-C, the end of a session) goes on from its journal;
+  // the report then says how many runs were replayed and the time they had taken.
+  const journal = path.join(out, 'guestbook/minimize', `${service}-syscalls.journal.jsonl`);
+  const resume = strategy === 'linear' && existsSync(journal);
+  if (resume) say(`  ${service.padEnd(4)} ${strategy.padEnd(8)} resuming from ${path.relative(REPO, journal)} (${readFileSync(journal, 'utf8').trim().split('\n').length - 1} runs journaled)`);
   const args = ['minimize', 'guestbook', '--specs', specs, '--service', service, '--what', 'syscalls', '--seed', seed, '--out', out,
-    ...(strategy === 'linear' ? ['--strategy', 'linear'] : []),
+    ...(strategy === 'linear' ? ['--strategy', 'linear', ...(resume ? ['--resume'] : [])] : []),
     ...(strategy === 'minimal' ? ['--minimal'] : strategy === 'parallel' ? ['--minimal', '--parallel', String(lanes)] : strategy === 'strict' ? ['--minimal', '--strict'] : [])];
   // The log is written as it comes, so a measurement that never ends (a wedged engine) still
   // shows its last run.
   const logFile = path.join(out, `${service}.log`);
   mkdirSync(out, { recursive: true });
-  writeFileSync(logFile, '');
+  if (!resume) writeFileSync(logFile, '');
   const write = (s: string) => { appendFileSync(logFile, s); return true; };
   const started = Date.now();
   const code = await runMain(args, { stdout: { write }, stderr: { write }, cwd: REPO, env: { ...process.env, NO_COLOR: '1' } });
@@ -110,7 +116,7 @@ async function measure(service: string, strategy: Strategy): Promise<Measured | 
     say(`  ${service} ${strategy}: no report (exit ${code}); see ${path.relative(REPO, path.join(out, `${service}.log`))}`);
     return undefined;
   }
-  say(`  ${service.padEnd(4)} ${strategy.padEnd(8)} runs ${String(m.runs).padStart(4)}  wall ${formatDuration(m.wallMs).padStart(7)} (command ${formatDuration(wall)})  size ${String(m.size).padStart(3)}  1-minimal ${m.oneMinimal ? `proven (${m.proof})` : 'no'}  confirmed ${m.confirmed}  exit ${code}`);
+  say(`  ${service.padEnd(4)} ${strategy.padEnd(8)} runs ${String(m.runs).padStart(4)}  wall ${formatDuration(m.wallMs).padStart(7)} (command ${formatDuration(wall)})  size ${String(m.size).padStart(3)}  1-minimal ${m.oneMinimal ? `proven (${m.proof})` : 'no'}  confirmed ${m.confirmed}  exit ${code}${m.resumed ? `  (resumed: ${m.resumed.runs} runs and ${formatDuration(m.resumed.wallMs)} of it from the journal)` : ''}`);
   return m;
 }
 

@@ -8,11 +8,13 @@
 // and, for the committed 1-minimal allowlist of web, a sample of single removals must each fail
 // (run on two copies of the stack side by side, as --parallel 2 does).
 import { execFileSync } from 'node:child_process';
+import { EventEmitter } from 'node:events';
 import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runMain } from '../compiler/src/cli/main.ts';
+import { runMinimize } from '../compiler/src/minimize/command.ts';
 import { readStack } from '../compiler/src/io/read-specs.ts';
 import { DockerBackend } from '../compiler/src/minimize/docker-backend.ts';
 import { STRACE_DIR, STRACE_RUNTIME } from '../compiler/src/minimize/record/recorder.ts';
@@ -97,6 +99,54 @@ describe.skipIf(!ready)('hardspec minimize guestbook (real engine)', () => {
         expect(r.out).not.toMatch(/teardown left/);
       }
     }
+  });
+
+  // By hand: start a linear search, press Ctrl-C after its second run, then run it again with
+  // --resume. Two of web's 14 capabilities are searched (the others kept), so it stays short.
+  it('linear, interrupted after two runs, goes on with --resume: the two are not run again, and the journal is removed at the end', { timeout: 600_000 }, async () => {
+    const args = ['guestbook', '--service', 'web', '--what', 'caps', '--strategy', 'linear', '--restart', 'service', '--confirm', '1', '--no-build',
+      '--keep', 'CHOWN,DAC_OVERRIDE,FSETID,FOWNER,MKNOD,NET_RAW,SETGID,SETUID,SETFCAP,SETPCAP,NET_BIND_SERVICE,SYS_CHROOT'];
+    const journalFile = path.join(work, 'generated/guestbook/minimize/web-caps.journal.jsonl');
+    const reportFile = path.join(work, 'generated/guestbook/minimize/web-caps.json');
+    rmSync(reportFile, { force: true });
+    const signals = new EventEmitter();
+    let out = '';
+    const io = (onWrite: (s: string) => void = () => {}) => {
+      const write = (s: string) => { out += s; onWrite(s); return true; };
+      return { stdout: { write }, stderr: { write }, cwd: work, env: { ...process.env, NO_COLOR: '1' } };
+    };
+    let sent = false;
+    const first = await runMinimize(args, io((s) => { if (!sent && /\brun 2\/~/.test(s)) { sent = true; signals.emit('SIGINT', 'SIGINT'); } }), { signals });
+    expect(first, out).toBe(130);
+    expect(out).toMatch(/the journal of the runs so far is kept .*: go on with --resume/);
+    expect(existsSync(reportFile)).toBe(false);
+    const lines = readFileSync(journalFile, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    expect(lines[0]).toMatchObject({ format: 'hardspec-minimize-journal', service: 'web', what: 'caps', strategy: 'linear', seed: 1 });
+    const journaled = lines.slice(1);
+    expect(journaled.map((r) => r.run)).toEqual([1, 2]);
+    expect(journaled.every((r) => r.phase === 'linear' && r.verdict === 'pass')).toBe(true);
+
+    // Without --resume the journal is not overwritten: the user is told how to go on.
+    out = '';
+    expect(await runMinimize(args, io(), { signals: new EventEmitter() }).catch((e: Error) => e.message)).toMatch(/give --resume to go on from it, or delete it to start again/);
+    expect(readFileSync(journalFile, 'utf8').trim().split('\n')).toHaveLength(3);
+
+    out = '';
+    const second = await runMinimize([...args, '--resume'], io(), { signals: new EventEmitter() });
+    expect(second, out).toBe(0);
+    expect(out).toMatch(/resuming from .*web-caps\.journal\.jsonl: 2 run\(s\) of \d/);
+    const report = readJson(reportFile);
+    expect(validateReport(report)).toEqual([]);
+    // The start set, the second of the two capabilities, and one confirmation: 4 runs, 2 replayed.
+    expect(report.runs.total).toBe(4);
+    expect(report.runs.resumed.runs).toBe(2);
+    expect(report.wallMs).toBeGreaterThanOrEqual(report.runs.resumed.wallMs);
+    // The replayed runs are the journal's own (their measured durations), not runs made again.
+    expect(report.log.slice(0, 2).map((l: { durationMs: number }) => l.durationMs)).toEqual(journaled.map((r) => r.outcome.durationMs));
+    expect(report.result.items).not.toContain('KILL');
+    expect(report.result.items).not.toContain('AUDIT_WRITE');
+    expect(report.confirmation).toMatchObject({ runs: 1, passed: 1, confirmed: true });
+    expect(existsSync(journalFile)).toBe(false);
   });
 
   it('kills a runc init that a candidate wedged: the run fails as the candidate\'s, and the engine answers again', { timeout: 300_000 }, async () => {

@@ -29,9 +29,11 @@ import { checkPortsFree, Interrupted, removeLeftovers, trapSignals, type SignalS
 import { runArtifacts, type What } from './candidate.ts';
 import { DockerBackend, seccompArch, syscallUniverse } from './docker-backend.ts';
 import { capabilityStart, DEFAULT_KEEP_SYSCALLS, minimize, SEEDING, type Strategy } from './minimize.ts';
+import { journalHeader, JournalError, JournalWriter, readJournal, replayOf, type Journal } from './journal.ts';
 import { progressLine } from './progress.ts';
 import { detectRecorder, type RecorderAvailability, type RecorderKind } from './record/recorder.ts';
-import { buildReport, formatSummary, validateReport } from './report.ts';
+import { buildReport, formatDuration, formatSummary, validateReport } from './report.ts';
+import { ReplayMismatch } from './search.ts';
 import { functionalInteractions, StackSession } from './stack-session.ts';
 import { applySpecChange, unifiedDiff } from './write-spec.ts';
 import type { ServiceModel } from '../model/types.ts';
@@ -43,7 +45,7 @@ import { expandFolderItems, fileSearchItems, fileSearchTree, resultToStripLists,
 
 export const MINIMIZE_HELP = `Usage: hardspec minimize STACK --service NAME --what caps|syscalls|files [--strategy record|linear]
                          [--recorder auto|bpftrace|strace] [--minimal [--strict]] [--parallel N] [--seed N]
-                         [--confirm N] [--keep LIST] [--restart service|stack] [--write]
+                         [--confirm N] [--keep LIST] [--restart service|stack] [--resume] [--write]
                          [--specs DIR] [--out DIR] [--json] [--no-build]
        hardspec minimize STACK --service NAME --what caps|syscalls|files --apply REPORT [--write]
 
@@ -86,6 +88,10 @@ and proves it with three confirmation runs. Needs root and the local Docker engi
                                            [default for syscalls: restart_syscall,rt_sigreturn]
   --restart WHAT    what each run restarts: service (the service under test and what depends
                     on it) or stack (everything, as by hand)  [default: stack for linear, else service]
+  --resume          go on with an interrupted --strategy linear search from its journal,
+                    <out>/<stack>/minimize/<service>-<what>.journal.jsonl (written run by run,
+                    removed when the search ends): its runs are answered again without running
+                    and count in the runs and the wall time
   --specs DIR       the folder of stacks                                       [default: specs]
   --out DIR         where generated/<stack>/ is                                [default: generated]
   --json            print the report JSON on stdout (progress goes to stderr)
@@ -116,13 +122,14 @@ interface Options {
   readonly json: boolean;
   readonly noBuild: boolean;
   readonly apply?: string;
+  readonly resume: boolean;
 }
 
 function parseMinimizeArgs(argv: readonly string[]): Options | 'help' {
   const { flags, positionals } = parseArgs(argv, {
     service: { type: 'string' }, what: { type: 'string' }, strategy: { type: 'string' }, recorder: { type: 'string' }, minimal: { type: 'boolean' }, strict: { type: 'boolean' },
     seed: { type: 'string' }, write: { type: 'boolean' }, confirm: { type: 'string' }, parallel: { type: 'string' }, restart: { type: 'string' }, keep: { type: 'string' }, specs: { type: 'string' }, out: { type: 'string' },
-    json: { type: 'boolean' }, 'no-build': { type: 'boolean' }, apply: { type: 'string' }, help: { type: 'boolean', short: 'h' },
+    json: { type: 'boolean' }, 'no-build': { type: 'boolean' }, apply: { type: 'string' }, resume: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
   });
   if (flags.help) return 'help';
   if (positionals.length !== 1) throw new UsageError(positionals.length ? `expected one STACK, got ${positionals.length}` : 'name the STACK to minimise');
@@ -146,12 +153,13 @@ function parseMinimizeArgs(argv: readonly string[]): Options | 'help' {
   const restart = flags.restart as string | undefined;
   if (restart !== undefined && restart !== 'service' && restart !== 'stack') throw new UsageError('--restart must be service or stack');
   if (flags.strict && !flags.minimal) throw new UsageError('--strict is a level of the --minimal proof: give --minimal too');
+  if (flags.resume && strategy !== 'linear') throw new UsageError('--resume applies to --strategy linear only: its runs are a fixed sequence that a journal can replay');
   const keep = flags.keep === undefined ? undefined : (flags.keep as string) === 'none' ? [] : (flags.keep as string).split(',').map((x) => x.trim()).filter(Boolean);
   return {
     ...(restart ? { restart } : {}),
     ...(keep ? { keep } : {}),
     ...(flags.apply ? { apply: flags.apply as string } : {}),
-    stack: positionals[0]!, service, what, strategy, recorder, minimal: Boolean(flags.minimal), strict: Boolean(flags.strict), seed, write: Boolean(flags.write), confirm, parallel,
+    stack: positionals[0]!, service, what, strategy, recorder, minimal: Boolean(flags.minimal), strict: Boolean(flags.strict), seed, write: Boolean(flags.write), confirm, parallel, resume: Boolean(flags.resume),
     specs: (flags.specs as string | undefined) ?? 'specs', out: (flags.out as string | undefined) ?? 'generated', json: Boolean(flags.json), noBuild: Boolean(flags['no-build']),
   };
 }
@@ -215,6 +223,22 @@ export async function runMinimize(argv: readonly string[], io: CliIo, deps: { si
   let files: { fs: ImageFs; full: FullImage; items: FileItems; tree: FileTree; recording: boolean } | undefined;
   const start = o.what === 'syscalls' ? universe.start : o.what === 'caps' ? capabilityStart(service.capAdd) : [];
   const pool = o.what === 'syscalls' ? universe.pool : [];
+  // Linear keeps a journal, run by run, that --resume goes on from (files: start is known later).
+  const journalFile = path.join(outStackDir, 'minimize', `${service.name}-${o.what}.journal.jsonl`);
+  let journal: Journal | undefined;
+  const journalFor = (items: readonly string[]) => journalHeader({ stack: model.name, service: service.name, what: o.what, strategy: o.strategy, seed: o.seed, start: items, keep: searchKeep(o, service), oracle: oracle.map((i) => i.id), startedAt });
+  if (o.strategy === 'linear' && o.what !== 'files') {
+    try {
+      if (o.resume) journal = readJournal(journalFile, journalFor(start));
+      else if (existsSync(journalFile)) throw new JournalError(`an interrupted linear search left its journal at ${path.relative(io.cwd, journalFile)}: give --resume to go on from it, or delete it to start again`);
+    } catch (e) {
+      await session.close();
+      throw e instanceof JournalError ? new UsageError(e.message) : e;
+    }
+  } else if (o.resume) {
+    await session.close();
+    throw new UsageError('--resume does not apply to --what files: each run builds its own image');
+  }
   const controller = new AbortController();
   const untrap = trapSignals(deps.signals ?? process, controller, say);
   // Adapter: a browser check of a broken candidate can leave a Playwright promise rejecting after
@@ -264,15 +288,22 @@ export async function runMinimize(argv: readonly string[], io: CliIo, deps: { si
     if (filesBackend) cleanupFiles = () => filesBackend.cleanup();
     const backend = filesBackend
       ?? new DockerBackend(sessions, service.name, o.what, controller.signal, recordingFor(recorder, o.what));
-    const began = Date.now();
+    // The time the interrupted search had taken counts on (elapsed of its last replayed run).
+    const credit = journal?.runs.at(-1)?.elapsedMs ?? 0;
+    const writer = o.strategy === 'linear' && o.what !== 'files' ? new JournalWriter(journalFile, journal?.header ?? journalFor(start), journal?.runs ?? []) : undefined;
+    if (journal) say(`resuming from ${path.relative(io.cwd, journalFile)}: ${journal.runs.length} run(s) of ${formatDuration(credit)} answered again without running`);
+    const replayed = journal?.runs.length ?? 0;
+    const began = Date.now() - credit;
     const tty = Boolean(progress.isTTY);
     const result = await minimize(backend, {
+      ...(journal ? { resume: { runs: replayOf(journal), elapsedMs: credit } } : {}),
       what: o.what, strategy: o.strategy, minimal: o.minimal, strict: o.strict, seed: o.seed, start, pool, confirmRuns: o.confirm, ...(o.restart ? { restart: o.restart } : {}),
       // The file search seeds from the verifier's helpers too: the tools its checks run inside the
       // container (the database client of an sql check) must be in the image for the oracle to work.
       ...(files ? (files.recording ? { ordered: true, seedMakers: [...SEEDING, 'helper' as const] } : { reduce: true, ordered: true, refine: files.tree.refine }) : {}),
       keep: searchKeep(o, service),
       onRun: (log, est) => {
+        if (writer && log.run > replayed) writer.append({ run: log.run, phase: log.phase, candidate: log.candidate, verdict: log.verdict, attempt: log.attempt, elapsedMs: Date.now() - began, outcome: log.outcome });
         const what = log.removed.length || log.added.length
           ? `${log.removed.length ? `−${log.removed.length <= 3 ? log.removed.join(',') : log.removed.length}` : ''}${log.added.length ? ` +${log.added.length <= 3 ? log.added.join(',') : log.added.length}` : ''}`
           : `${log.size} items`;
@@ -302,6 +333,9 @@ export async function runMinimize(argv: readonly string[], io: CliIo, deps: { si
     say('');
     progress.write(formatSummary(result, { stack: model.name, service: service.name, dockerDefault: { profileNames: dockerDefaultUnconditional().length, forService: universe.start.length + universe.pool.length } }));
     say(`report: ${path.relative(io.cwd, reportPath)}`);
+    // A search stopped by the oracle (a wedged engine) can go on once the engine answers again.
+    if (writer && !result.stopped) writer.remove();
+    else if (writer) say(`its journal is kept: after fixing the cause, go on with --resume`);
     if (o.json) io.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
     exitCode = result.confirmed && !result.stopped ? EXIT.ok : EXIT.failed;
 
@@ -312,8 +346,10 @@ export async function runMinimize(argv: readonly string[], io: CliIo, deps: { si
         : await updateSpec(io, o, service, service.source.path, result.result, say);
     }
   } catch (e) {
-    if (e instanceof Interrupted) exitCode = e.exitCode;
-    else if (e instanceof EnvironmentError) { io.stderr.write(`hardspec minimize: ${e.message}\n`); exitCode = EXIT.usage; }
+    if (e instanceof Interrupted) {
+      exitCode = e.exitCode;
+      if (o.strategy === 'linear' && existsSync(journalFile)) say(`the journal of the runs so far is kept (${path.relative(io.cwd, journalFile)}): go on with --resume`);
+    } else if (e instanceof EnvironmentError || e instanceof ReplayMismatch) { io.stderr.write(`hardspec minimize: ${e.message}\n`); exitCode = EXIT.usage; }
     else throw e;
   } finally {
     say(sessions.length > 1 ? `tearing the ${sessions.length} stacks down` : 'tearing the stack down');

@@ -19,7 +19,7 @@ import { CAPABILITIES, DOCKER_DEFAULT_CAPABILITIES } from '../model/capabilities
 import type { RunOutcome } from './stack-session.ts';
 import type { What } from './candidate.ts';
 import type { Maker, RecordedItem } from './record/trace.ts';
-import { addMissing, linearReduce, OracleError, proveOneMinimal, provenNeeded, reduce, reduceState, seededOrder, Tester, type Phase, type Proof, type RunLog } from './search.ts';
+import { addMissing, linearReduce, OracleError, proveOneMinimal, provenNeeded, reduce, reduceState, seededOrder, Tester, type Phase, type Proof, type ReplayRun, type RunLog } from './search.ts';
 
 export type Strategy = 'record' | 'linear';
 
@@ -83,8 +83,13 @@ export interface MinimizeOptions {
    * linear, 'service' for record.
    */
   readonly restart?: 'service' | 'stack';
-  /** Called after every run, with an estimate of the runs still to come. */
-  readonly onRun?: (log: RunLog & { readonly outcome: RunOutcome }, estimate: { readonly done: number; readonly remaining: number }) => void;
+  /**
+   * Go on with an interrupted linear search: its runs (from its journal) are answered again in
+   * order without running, and `elapsedMs`, the time it had taken, counts in the wall time.
+   */
+  readonly resume?: { readonly runs: readonly ReplayRun<RunOutcome>[]; readonly elapsedMs: number };
+  /** Called after every run (replayed ones too), with an estimate of the runs still to come; `candidate`: its candidateHash. */
+  readonly onRun?: (log: RunLog & { readonly outcome: RunOutcome; readonly candidate: string }, estimate: { readonly done: number; readonly remaining: number }) => void;
 }
 
 export interface PhaseCount { readonly phase: Phase; readonly runs: number; readonly wallMs: number }
@@ -123,6 +128,8 @@ export interface MinimizeResult {
   readonly log: readonly (RunLog & { readonly durationMs: number; readonly startMs?: number; readonly scope: RunOutcome['scope']; readonly failed: readonly string[]; readonly problems: readonly string[]; readonly error?: string })[];
   /** Why the search stopped early, when it did. */
   readonly stopped?: string;
+  /** Set when the search went on from a journal: the runs replayed from it, and the time they had taken. */
+  readonly resumed?: { readonly runs: number; readonly wallMs: number };
 }
 
 /**
@@ -149,7 +156,10 @@ export function capabilityStart(specCaps: readonly string[]): string[] {
 }
 
 export async function minimize(backend: MinimizeBackend, o: MinimizeOptions): Promise<MinimizeResult> {
-  const started = Date.now();
+  if (o.resume && o.strategy !== 'linear') throw new Error('only a linear search can be resumed: its runs are a fixed sequence');
+  // A resumed search's clock starts when the interrupted one did (less the pause between them).
+  const credit = o.resume?.elapsedMs ?? 0;
+  const started = Date.now() - credit;
   const outcomes: MinimizeResult['log'][number][] = [];
   const phases = new Map<Phase, { runs: number; wallMs: number }>();
   let remaining = 0;
@@ -180,7 +190,8 @@ export async function minimize(backend: MinimizeBackend, o: MinimizeOptions): Pr
   }, {
     retries,
     lanes,
-    onRun: (log, detail, last) => {
+    ...(o.resume ? { replay: o.resume.runs } : {}),
+    onRun: (log, detail, last, candidate) => {
       const out = detail!;
       const p = phases.get(log.phase) ?? { runs: 0, wallMs: 0 };
       p.runs++;
@@ -188,7 +199,7 @@ export async function minimize(backend: MinimizeBackend, o: MinimizeOptions): Pr
       // A confirmation run's outcome is the last attempt of its candidate.
       if (log.phase === 'confirm' && last) confirmOutcomes.push(out);
       outcomes.push({ ...log, durationMs: out.durationMs, ...(out.startMs !== undefined ? { startMs: out.startMs } : {}), scope: out.scope, failed: [...out.failed.map((f) => f.id), ...out.unhealthy.map((u) => `${u.service} (not healthy)`)], problems: [...out.unhealthy.map((u) => `${u.service}: ${u.reason}`), ...out.failed.map((f) => `${f.id}: ${f.problem}`)].map((p) => p.slice(0, 300)), ...(out.error ? { error: out.error } : {}) });
-      o.onRun?.({ ...log, outcome: out }, { done: tester.runs, remaining: Math.max(0, remaining - 1) });
+      o.onRun?.({ ...log, outcome: out, candidate }, { done: tester.runs, remaining: Math.max(0, remaining - 1) });
     },
   });
   // Wall time per phase, by the clock (runs on several lanes overlap).
@@ -200,10 +211,10 @@ export async function minimize(backend: MinimizeBackend, o: MinimizeOptions): Pr
     phases.set(clock.phase, p);
     clock = undefined;
   };
-  const enterPhase = (phase: Phase, reference: ReadonlySet<string>) => {
+  const enterPhase = (phase: Phase, reference: ReadonlySet<string>, creditMs = 0) => {
     leavePhase();
     tester.startPhase(phase, reference);
-    clock = { phase, since: Date.now() };
+    clock = { phase, since: Date.now() - creditMs };
   };
   const confirmRuns = o.confirmRuns ?? 3;
   const proof: Proof = o.strict ? 'final-set' : 'as-tested';
@@ -253,7 +264,7 @@ export async function minimize(backend: MinimizeBackend, o: MinimizeOptions): Pr
       current = new Set(start);
       state = reduceState(current);
     } else {
-      enterPhase('linear', start);
+      enterPhase('linear', start, credit);
       remaining = 1 + start.size + confirmRuns;
       if (!(await tester.passes(start))) {
         stopped = 'the start set itself fails the interactions: fix the spec first';
@@ -339,6 +350,7 @@ export async function minimize(backend: MinimizeBackend, o: MinimizeOptions): Pr
     flaky: passes > 0 && passes < confirmation.length,
     log: outcomes,
     ...(stopped ? { stopped } : {}),
+    ...(o.resume ? { resumed: { runs: tester.replayed, wallMs: credit } } : {}),
   };
 }
 

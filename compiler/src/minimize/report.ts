@@ -71,6 +71,7 @@ export function buildReport(r: MinimizeResult, c: ReportContext): Record<string,
       byPhase: r.phases.map((p) => ({ phase: p.phase, runs: p.runs, wallMs: p.wallMs })),
       stackStarts: r.log.filter((l) => l.scope === 'stack').length,
       serviceRestarts: r.log.filter((l) => l.scope === 'service').length,
+      ...(r.resumed ? { resumed: r.resumed } : {}),
     },
     wallMs: r.wallMs,
     confirmation: {
@@ -145,7 +146,7 @@ export function formatSummary(r: MinimizeResult, c: Pick<ReportContext, 'stack' 
       : `1-minimal: NOT proven (${r.provenNeeded.length} of ${r.result.length - r.kept.length} items proven needed)`)
     : '1-minimal: not checked (give --minimal to prove it)');
   const phases = r.phases.map((p) => `${p.phase} ${p.runs}`).join(', ');
-  out.push(`runs: ${r.runs} (${phases})${r.errorRuns ? `, of which ${r.errorRuns} oracle error(s) retried` : ''}; wall time ${formatDuration(r.wallMs)}${r.lanes > 1 ? ` on ${r.lanes} lanes (candidates run side by side)` : ''}`);
+  out.push(`runs: ${r.runs} (${phases})${r.errorRuns ? `, of which ${r.errorRuns} oracle error(s) retried` : ''}; wall time ${formatDuration(r.wallMs)}${r.lanes > 1 ? ` on ${r.lanes} lanes (candidates run side by side)` : ''}${r.resumed ? `; resumed from a journal of ${r.resumed.runs} run(s) that took ${formatDuration(r.resumed.wallMs)} of it` : ''}`);
   const passed = r.confirmation.filter((x) => x.verdict === 'pass').length;
   out.push(r.confirmation.length
     ? `confirmation: ${passed}/${r.confirmation.length} runs passed${r.flaky ? ' — FLAKY: ' + r.confirmation.filter((x) => x.verdict !== 'pass').map((x) => x.error ?? x.failed.join(', ')).join('; ') : ''}`

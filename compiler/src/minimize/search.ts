@@ -40,6 +40,8 @@
  * new set in the next round. One lane is exactly the sequential search.
  */
 
+import { createHash } from 'node:crypto';
+
 export type Verdict = 'pass' | 'fail' | 'error';
 /** A verdict with what the run saw (the minimiser's RunOutcome), for the run log. */
 export interface Judged<D> { readonly verdict: Verdict; readonly detail: D }
@@ -72,12 +74,31 @@ export interface TesterOptions<D = undefined> {
   readonly retries?: number;
   /** Candidates the oracle can run at once (default 1). */
   readonly lanes?: number;
-  /** Called after every run (in a round: after the round, in the round's order). */
-  /** Each run, in candidate order; `last`: the candidate's final attempt (its verdict, or its last error). */
-  readonly onRun?: (log: RunLog, detail: D | undefined, last: boolean) => void;
+  /**
+   * Each run, in candidate order (in a round: after the round); `last`: the candidate's final
+   * attempt (its verdict, or its last error); `candidate`: candidateHash of the set it ran.
+   */
+  readonly onRun?: (log: RunLog, detail: D | undefined, last: boolean, candidate: string) => void;
+  /**
+   * Runs of an earlier, interrupted search with the same oracle and order (its journal), in run
+   * order: while they last, each run is answered from them instead of the oracle, and must be of
+   * the same candidate (else ReplayMismatch). They count as runs. One lane only.
+   */
+  readonly replay?: readonly ReplayRun<D>[];
 }
 
+/** A run of an earlier search, answered again without running it. */
+export interface ReplayRun<D> { readonly candidate: string; readonly verdict: Verdict; readonly detail: D }
+
+/** The earlier search took another path: its journal belongs to other specs, options or code. */
+export class ReplayMismatch extends Error {}
+
 const keyOf = (s: ReadonlySet<string>) => [...s].sort().join('\n');
+
+/** Pure: a candidate set's identity in a journal (sha256 of its sorted names), whatever their order. */
+export function candidateHash(s: Iterable<string>): string {
+  return createHash('sha256').update(keyOf(new Set(s))).digest('hex');
+}
 
 /** What the search needs of a Tester. */
 export interface Trials {
@@ -95,9 +116,14 @@ export class Tester<D = undefined> implements Trials {
   phase: Phase = 'record';
   /** Candidates run at once by passesAll (1: one after another). */
   readonly lanes: number;
+  private readonly replay: ReplayRun<D>[];
+  /** Runs answered from the replay so far. */
+  replayed = 0;
 
   constructor(private readonly oracle: Oracle<D>, private readonly options: TesterOptions<D> = {}) {
     this.lanes = Math.max(1, Math.floor(options.lanes ?? 1));
+    this.replay = [...(options.replay ?? [])];
+    if (this.replay.length && this.lanes > 1) throw new Error('a replay runs on one lane only');
   }
 
   get runs(): number { return this.log.length; }
@@ -132,17 +158,17 @@ export class Tester<D = undefined> implements Trials {
     const phase = this.phase;
     const reference = this.reference;
     const retries = this.options.retries ?? 2;
-    const done: { entries: { verdict: Verdict; detail: D | undefined; attempt: number; size: number; removed: string[]; added: string[] }[]; error?: OracleError }[] = todo.map(() => ({ entries: [] }));
+    const done: { entries: { verdict: Verdict; detail: D | undefined; attempt: number; size: number; hash: string; removed: string[]; added: string[] }[]; error?: OracleError }[] = todo.map(() => ({ entries: [] }));
     // One worker per lane takes the next candidate; each candidate keeps its own retries.
     let next = 0;
     const worker = async (lane: number) => {
       for (let i = next++; i < todo.length; i = next++) {
         const { key, candidate } = todo[i]!;
+        const hash = candidateHash(candidate);
         for (let attempt = 1; ; attempt++) {
-          const answer = await this.oracle(candidate, lane);
-          const { verdict, detail } = typeof answer === 'string' ? { verdict: answer, detail: undefined } : answer;
+          const { verdict, detail } = await this.answer(candidate, hash, lane);
           done[i]!.entries.push({
-            verdict, detail, attempt, size: candidate.size,
+            verdict, detail, attempt, size: candidate.size, hash,
             removed: [...reference].filter((x) => !candidate.has(x)).sort(),
             added: [...candidate].filter((x) => !reference.has(x)).sort(),
           });
@@ -167,13 +193,27 @@ export class Tester<D = undefined> implements Trials {
         const entry: RunLog = { run: this.log.length + 1, phase, size: e.size, removed: e.removed, added: e.added, verdict: e.verdict, attempt: e.attempt };
         this.log.push(entry);
         if (e.verdict === 'error') this.errors++;
-        this.options.onRun?.(entry, e.detail, j === d.entries.length - 1);
+        this.options.onRun?.(entry, e.detail, j === d.entries.length - 1, e.hash);
       }
     }
     const failed = done.find((d) => d.error);
     if (failed) throw failed.error;
     if (options.noCache) return todo.map((t, i) => done[i]!.entries.at(-1)!.verdict === 'pass');
     return keys.map((k) => verdicts.get(k) === 'pass');
+  }
+
+  /** The next replayed run while there is one (it must be of this candidate), else the oracle's verdict. */
+  private async answer(candidate: ReadonlySet<string>, hash: string, lane: number): Promise<{ verdict: Verdict; detail: D | undefined }> {
+    const replayed = this.replay.shift();
+    if (replayed) {
+      if (replayed.candidate !== hash) {
+        throw new ReplayMismatch(`run ${this.replayed + 1} of the journal ran another candidate than this search asks for: the journal comes from other specs, another seed or another version of hardspec`);
+      }
+      this.replayed++;
+      return { verdict: replayed.verdict, detail: replayed.detail };
+    }
+    const answer = await this.oracle(candidate, lane);
+    return typeof answer === 'string' ? { verdict: answer, detail: undefined } : answer;
   }
 }
 
