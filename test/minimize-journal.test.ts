@@ -3,6 +3,7 @@
 // where an uninterrupted one ends, and a journal of another search is refused. Fake oracles; the
 // real engine's version is in test/minimize.docker.test.ts.
 import { describe, expect, it } from 'vitest';
+import { runMain } from '../compiler/src/cli/main.ts';
 import { journalHeader, parseJournal, replayOf, type JournalRun } from '../compiler/src/minimize/journal.ts';
 import { minimize, type MinimizeBackend } from '../compiler/src/minimize/minimize.ts';
 import { candidateHash, ReplayMismatch, Tester, type Verdict } from '../compiler/src/minimize/search.ts';
@@ -67,6 +68,14 @@ describe('minimize --strategy linear --resume', () => {
     const runs = await interrupted(5);
     const other = backend();
     await expect(minimize(other, { ...opts, seed: 2, resume: { runs: replayOf(parseJournal(text(runs), header)), elapsedMs: 5000 } })).rejects.toThrow(ReplayMismatch);
+  });
+
+  it('the command takes --resume with --strategy linear only (a usage error, exit 2, before any engine work)', async () => {
+    let out = '';
+    const write = (s: string) => { out += s; return true; };
+    const code = await runMain(['minimize', 'guestbook', '--service', 'web', '--what', 'syscalls', '--resume'], { stdout: { write }, stderr: { write }, cwd: process.cwd(), env: { NO_COLOR: '1' } });
+    expect(code).toBe(2);
+    expect(out).toMatch(/--resume applies to --strategy linear only/);
   });
 
   it('resumes only a linear search', async () => {
