@@ -4,7 +4,7 @@
 // real engine's version is in test/minimize.docker.test.ts.
 import { describe, expect, it } from 'vitest';
 import { runMain } from '../compiler/src/cli/main.ts';
-import { journalHeader, parseJournal, replayOf, type JournalRun } from '../compiler/src/minimize/journal.ts';
+import { journalHeader, parseJournal, replayOf, specsHash, type JournalRun } from '../compiler/src/minimize/journal.ts';
 import { minimize, type MinimizeBackend } from '../compiler/src/minimize/minimize.ts';
 import { candidateHash, ReplayMismatch, Tester, type Verdict } from '../compiler/src/minimize/search.ts';
 import type { RunOutcome } from '../compiler/src/minimize/stack-session.ts';
@@ -29,7 +29,7 @@ function backend(stopAfter = Number.POSITIVE_INFINITY): MinimizeBackend & { call
   return b;
 }
 
-const header = journalHeader({ stack: 'guestbook', service: 'web', what: 'syscalls', strategy: 'linear', seed: 1, start, keep: ['rt_sigreturn'], oracle: ['site-answers'], startedAt: new Date(0) });
+const header = journalHeader({ stack: 'guestbook', service: 'web', what: 'syscalls', strategy: 'linear', seed: 1, start, keep: ['rt_sigreturn'], oracle: ['site-answers'], specs: 'abc', startedAt: new Date(0) });
 const opts = { what: 'syscalls' as const, strategy: 'linear' as const, minimal: false, seed: 1, start, pool: [] };
 
 /** The journal lines a search writes (as the command writes them, from onRun). */
@@ -89,8 +89,10 @@ describe('the journal file', () => {
   it('must be of the same search: each differing field is named', () => {
     const other = { ...header, seed: 2 };
     expect(() => parseJournal(text([run(1)]), other, 'web.journal.jsonl')).toThrow(/web\.journal\.jsonl:1: the journal is of another search \(its seed differs: 1, now 2\)/);
-    const moreStart = journalHeader({ stack: 'guestbook', service: 'web', what: 'syscalls', strategy: 'linear', seed: 1, start: [...start, 'extra'], keep: ['rt_sigreturn'], oracle: ['site-answers'], startedAt: new Date(0) });
+    const moreStart = journalHeader({ stack: 'guestbook', service: 'web', what: 'syscalls', strategy: 'linear', seed: 1, start: [...start, 'extra'], keep: ['rt_sigreturn'], oracle: ['site-answers'], specs: 'abc', startedAt: new Date(0) });
     expect(() => parseJournal(text([run(1)]), moreStart)).toThrow(/its start differs: the spec's set changed/);
+    expect(() => parseJournal(text([run(1)]), { ...header, specs: 'def' })).toThrow(/its specs differ: a spec file was edited/);
+    expect(specsHash('{"specs":[{"path":"web.md","sha256":"1"}]}')).not.toBe(specsHash('{"specs":[{"path":"web.md","sha256":"2"}]}'));
     expect(() => parseJournal('{"format":"other"}\n', header)).toThrow(/not a hardspec minimize journal/);
     expect(() => parseJournal('', header)).toThrow(/empty/);
   });

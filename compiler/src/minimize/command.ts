@@ -29,7 +29,7 @@ import { checkPortsFree, Interrupted, removeLeftovers, trapSignals, type SignalS
 import { runArtifacts, type What } from './candidate.ts';
 import { DockerBackend, seccompArch, syscallUniverse } from './docker-backend.ts';
 import { capabilityStart, DEFAULT_KEEP_SYSCALLS, minimize, SEEDING, type Strategy } from './minimize.ts';
-import { journalHeader, JournalError, JournalWriter, readJournal, replayOf, type Journal } from './journal.ts';
+import { journalHeader, JournalError, JournalWriter, readJournal, replayOf, specsHash, type Journal } from './journal.ts';
 import { progressLine } from './progress.ts';
 import { detectRecorder, type RecorderAvailability, type RecorderKind } from './record/recorder.ts';
 import { buildReport, formatDuration, formatSummary, validateReport } from './report.ts';
@@ -226,7 +226,8 @@ export async function runMinimize(argv: readonly string[], io: CliIo, deps: { si
   // Linear keeps a journal, run by run, that --resume goes on from (files: start is known later).
   const journalFile = path.join(outStackDir, 'minimize', `${service.name}-${o.what}.journal.jsonl`);
   let journal: Journal | undefined;
-  const journalFor = (items: readonly string[]) => journalHeader({ stack: model.name, service: service.name, what: o.what, strategy: o.strategy, seed: o.seed, start: items, keep: searchKeep(o, service), oracle: oracle.map((i) => i.id), startedAt });
+  const manifest = stack.artifacts.find((a) => a.path === 'manifest.json');
+  const journalFor = (items: readonly string[]) => journalHeader({ stack: model.name, service: service.name, what: o.what, strategy: o.strategy, seed: o.seed, start: items, keep: searchKeep(o, service), oracle: oracle.map((i) => i.id), specs: manifest ? specsHash(manifest.content) : '', startedAt });
   if (o.strategy === 'linear' && o.what !== 'files') {
     try {
       if (o.resume) journal = readJournal(journalFile, journalFor(start));

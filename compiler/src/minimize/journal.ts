@@ -14,6 +14,7 @@
  * fresh stacks.
  */
 import { appendFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
 import path from 'node:path';
 import type { RunOutcome } from './stack-session.ts';
 import type { Phase, ReplayRun, Verdict } from './search.ts';
@@ -36,6 +37,8 @@ export interface JournalHeader {
   readonly keep: string;
   /** The oracle's interaction ids, in order. */
   readonly oracle: readonly string[];
+  /** sha256 of the stack's spec files (manifest.json's list): any edit of a spec is another search. */
+  readonly specs: string;
   readonly startedAt: string;
 }
 
@@ -57,13 +60,19 @@ export interface Journal {
 }
 
 /** The fields that must agree for a journal to resume a search (startedAt is kept from the first). */
-const IDENTITY: readonly (keyof JournalHeader)[] = ['format', 'version', 'stack', 'service', 'what', 'strategy', 'seed', 'start', 'keep', 'oracle'];
+const IDENTITY: readonly (keyof JournalHeader)[] = ['format', 'version', 'stack', 'service', 'what', 'strategy', 'seed', 'start', 'keep', 'oracle', 'specs'];
 
-export function journalHeader(o: { stack: string; service: string; what: string; strategy: string; seed: number; start: readonly string[]; keep: readonly string[]; oracle: readonly string[]; startedAt: Date }): JournalHeader {
+export function journalHeader(o: { stack: string; service: string; what: string; strategy: string; seed: number; start: readonly string[]; keep: readonly string[]; oracle: readonly string[]; specs: string; startedAt: Date }): JournalHeader {
   return {
     format: JOURNAL_FORMAT, version: JOURNAL_VERSION, stack: o.stack, service: o.service, what: o.what, strategy: o.strategy, seed: o.seed,
-    start: candidateHash(o.start), keep: candidateHash(o.keep), oracle: [...o.oracle], startedAt: o.startedAt.toISOString(),
+    start: candidateHash(o.start), keep: candidateHash(o.keep), oracle: [...o.oracle], specs: o.specs, startedAt: o.startedAt.toISOString(),
   };
+}
+
+/** Pure: the specs field of a header, from the compiled stack's manifest.json (its spec files and their sha256). */
+export function specsHash(manifestJson: string): string {
+  const specs = (JSON.parse(manifestJson) as { specs?: unknown }).specs ?? [];
+  return createHash('sha256').update(JSON.stringify(specs)).digest('hex');
 }
 
 /** The journal's replay for the Tester. */
@@ -88,7 +97,8 @@ export function parseJournal(text: string, expected: JournalHeader, file = 'jour
   if (header.format !== JOURNAL_FORMAT) throw new JournalError(`${file}:1: not a hardspec minimize journal (format ${JSON.stringify(header.format)})`);
   for (const k of IDENTITY) {
     if (JSON.stringify(header[k]) !== JSON.stringify(expected[k])) {
-      throw new JournalError(`${file}:1: the journal is of another search (its ${k} differs${k === 'start' || k === 'keep' ? ': the spec\'s set changed' : `: ${JSON.stringify(header[k])}, now ${JSON.stringify(expected[k])}`}); run without --resume to start again`);
+      const what = k === 'start' || k === 'keep' ? ': the spec\'s set changed' : k === 'specs' ? ': a spec file was edited' : `: ${JSON.stringify(header[k])}, now ${JSON.stringify(expected[k])}`;
+      throw new JournalError(`${file}:1: the journal is of another search (its ${k} ${k === 'specs' ? 'differ' : 'differs'}${what}); run without --resume to start again`);
     }
   }
   const runs: JournalRun[] = [];
