@@ -79,8 +79,12 @@ function readMeasured(file: string): Measured | undefined {
 async function measure(service: string, strategy: Strategy): Promise<Measured | undefined> {
   const out = path.join(reportsDir, strategy);
   const reportFile = path.join(out, 'guestbook/minimize', `${service}-syscalls.json`);
-  // Resumable: a measurement whose report exists (from an earlier, interrupted bench) is reused.
-  const earlier = readMeasured(reportFile);
+  // An interrupted linear measurement (Ctrl-C, the end of a session, a wedged engine) goes on from
+  // its journal; the report then says how many runs were replayed and the time they had taken.
+  const journal = path.join(out, 'guestbook/minimize', `${service}-syscalls.journal.jsonl`);
+  const resume = strategy === 'linear' && existsSync(journal);
+  // Else a measurement whose report exists (from an earlier bench) is reused.
+  const earlier = resume ? undefined : readMeasured(reportFile);
   // A report of another proof level (minimal/ from before --strict existed) is measured again.
   const done = earlier && (strategy === 'minimal' ? earlier.proof === 'as-tested' : strategy === 'strict' ? earlier.proof === 'final-set' : strategy === 'parallel' ? earlier.lanes === lanes : true) ? earlier : undefined;
   if (earlier && !done) say(`  ${service.padEnd(4)} ${strategy.padEnd(8)} the report found was ${strategy === 'parallel' ? `made on ${earlier.lanes} lane(s)` : `proven ${earlier.proof}`}: measuring again`);
@@ -92,10 +96,6 @@ async function measure(service: string, strategy: Strategy): Promise<Measured | 
     say(`  ${service.padEnd(4)} ${strategy.padEnd(8)} not measured`);
     return undefined;
   }
-  // An interrupted linear measurement (Ctrl-C, the end of a session) goes on from its journal;
-  // the report then says how many runs were replayed and the time they had taken.
-  const journal = path.join(out, 'guestbook/minimize', `${service}-syscalls.journal.jsonl`);
-  const resume = strategy === 'linear' && existsSync(journal);
   if (resume) say(`  ${service.padEnd(4)} ${strategy.padEnd(8)} resuming from ${path.relative(REPO, journal)} (${readFileSync(journal, 'utf8').trim().split('\n').length - 1} runs journaled)`);
   const args = ['minimize', 'guestbook', '--specs', specs, '--service', service, '--what', 'syscalls', '--seed', seed, '--out', out,
     ...(strategy === 'linear' ? ['--strategy', 'linear', ...(resume ? ['--resume'] : [])] : []),

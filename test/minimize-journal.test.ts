@@ -29,7 +29,7 @@ function backend(stopAfter = Number.POSITIVE_INFINITY): MinimizeBackend & { call
   return b;
 }
 
-const header = journalHeader({ stack: 'guestbook', service: 'web', what: 'syscalls', strategy: 'linear', seed: 1, start, keep: ['rt_sigreturn'], oracle: ['site-answers'], specs: 'abc', startedAt: new Date(0) });
+const header = journalHeader({ stack: 'guestbook', service: 'web', what: 'syscalls', strategy: 'linear', seed: 1, start, keep: ['rt_sigreturn'], oracle: ['site-answers'], specs: 'abc', restart: 'stack', hardspec: '0.1.0', engine: { version: '20.10', kernel: '6.1' }, startedAt: new Date(0) });
 const opts = { what: 'syscalls' as const, strategy: 'linear' as const, minimal: false, seed: 1, start, pool: [] };
 
 /** The journal lines a search writes (as the command writes them, from onRun). */
@@ -89,7 +89,7 @@ describe('the journal file', () => {
   it('must be of the same search: each differing field is named', () => {
     const other = { ...header, seed: 2 };
     expect(() => parseJournal(text([run(1)]), other, 'web.journal.jsonl')).toThrow(/web\.journal\.jsonl:1: the journal is of another search \(its seed differs: 1, now 2\)/);
-    const moreStart = journalHeader({ stack: 'guestbook', service: 'web', what: 'syscalls', strategy: 'linear', seed: 1, start: [...start, 'extra'], keep: ['rt_sigreturn'], oracle: ['site-answers'], specs: 'abc', startedAt: new Date(0) });
+    const moreStart = journalHeader({ stack: 'guestbook', service: 'web', what: 'syscalls', strategy: 'linear', seed: 1, start: [...start, 'extra'], keep: ['rt_sigreturn'], oracle: ['site-answers'], specs: 'abc', restart: 'stack', hardspec: '0.1.0', engine: { version: '20.10', kernel: '6.1' }, startedAt: new Date(0) });
     expect(() => parseJournal(text([run(1)]), moreStart)).toThrow(/its start differs: the spec's set changed/);
     expect(() => parseJournal(text([run(1)]), { ...header, specs: 'def' })).toThrow(/its specs differ: a spec file was edited/);
     expect(specsHash('{"specs":[{"path":"web.md","sha256":"1"}]}')).not.toBe(specsHash('{"specs":[{"path":"web.md","sha256":"2"}]}'));
@@ -97,9 +97,17 @@ describe('the journal file', () => {
     expect(() => parseJournal('', header)).toThrow(/empty/);
   });
 
-  it('the start time is not part of what must agree', () => {
-    const later = { ...header, startedAt: new Date(5000).toISOString() };
+  it('the start time and the engine are not part of what must agree (a benchmark goes on in another session)', () => {
+    const later = { ...header, startedAt: new Date(5000).toISOString(), engine: { version: '24.0', kernel: '6.18' } };
     expect(parseJournal(text([run(1)]), later).runs).toHaveLength(1);
+    expect(() => parseJournal(text([run(1)]), { ...header, restart: 'service' })).toThrow(/its restart differs: "stack", now "service"/);
+    expect(() => parseJournal(text([run(1)]), { ...header, hardspec: '0.2.0' })).toThrow(/its hardspec differs/);
+  });
+
+  it('refuses JSON that is not a journal with a message, not a crash', () => {
+    expect(() => parseJournal('null\n', header, 'j')).toThrow(/j:1: not a hardspec minimize journal/);
+    expect(() => parseJournal(`${JSON.stringify(header)}\nnull\n${JSON.stringify(run(2))}\n`, header, 'j')).toThrow(/j:2: not run 1/);
+    expect(() => parseJournal(text([{ ...run(1), outcome: null }, run(2)]), header, 'j')).toThrow(/j:2: not run 1/);
   });
 
   it('ignores a last line cut short by a kill, but not a damaged line before it', () => {

@@ -140,6 +140,7 @@ describe.skipIf(!ready)('hardspec minimize guestbook (real engine)', () => {
     // The start set, the second of the two capabilities, and one confirmation: 4 runs, 2 replayed.
     expect(report.runs.total).toBe(4);
     expect(report.runs.resumed.runs).toBe(2);
+    expect(report.runs.resumed.from).toMatchObject({ startedAt: lines[0].startedAt, engine: lines[0].engine });
     expect(report.wallMs).toBeGreaterThanOrEqual(report.runs.resumed.wallMs);
     // The replayed runs are the journal's own (their measured durations), not runs made again.
     expect(report.log.slice(0, 2).map((l: { durationMs: number }) => l.durationMs)).toEqual(journaled.map((r) => r.outcome.durationMs));

@@ -227,7 +227,8 @@ export async function runMinimize(argv: readonly string[], io: CliIo, deps: { si
   const journalFile = path.join(outStackDir, 'minimize', `${service.name}-${o.what}.journal.jsonl`);
   let journal: Journal | undefined;
   const manifest = stack.artifacts.find((a) => a.path === 'manifest.json');
-  const journalFor = (items: readonly string[]) => journalHeader({ stack: model.name, service: service.name, what: o.what, strategy: o.strategy, seed: o.seed, start: items, keep: searchKeep(o, service), oracle: oracle.map((i) => i.id), specs: manifest ? specsHash(manifest.content) : '', startedAt });
+  const journalFor = (items: readonly string[]) => journalHeader({ stack: model.name, service: service.name, what: o.what, strategy: o.strategy, seed: o.seed, start: items, keep: searchKeep(o, service), oracle: oracle.map((i) => i.id),
+    specs: manifest ? specsHash(manifest.content) : '', restart: o.restart ?? 'stack', hardspec: COMPILER_VERSION, engine: { version: session.facts.version, kernel: session.facts.kernel }, startedAt });
   if (o.strategy === 'linear' && o.what !== 'files') {
     try {
       if (o.resume) journal = readJournal(journalFile, journalFor(start));
@@ -297,14 +298,15 @@ export async function runMinimize(argv: readonly string[], io: CliIo, deps: { si
     const began = Date.now() - credit;
     const tty = Boolean(progress.isTTY);
     const result = await minimize(backend, {
-      ...(journal ? { resume: { runs: replayOf(journal), elapsedMs: credit } } : {}),
+      ...(journal ? { resume: { runs: replayOf(journal), elapsedMs: credit, from: { startedAt: journal.header.startedAt, engine: journal.header.engine } } } : {}),
       what: o.what, strategy: o.strategy, minimal: o.minimal, strict: o.strict, seed: o.seed, start, pool, confirmRuns: o.confirm, ...(o.restart ? { restart: o.restart } : {}),
       // The file search seeds from the verifier's helpers too: the tools its checks run inside the
       // container (the database client of an sql check) must be in the image for the oracle to work.
       ...(files ? (files.recording ? { ordered: true, seedMakers: [...SEEDING, 'helper' as const] } : { reduce: true, ordered: true, refine: files.tree.refine }) : {}),
       keep: searchKeep(o, service),
       onRun: (log, est) => {
-        if (writer && log.run > replayed) writer.append({ run: log.run, phase: log.phase, candidate: log.candidate, verdict: log.verdict, attempt: log.attempt, elapsedMs: Date.now() - began, outcome: log.outcome });
+        // A run cut short by Ctrl-C may end as a "fail" of its own making: it is not journaled.
+        if (writer && log.run > replayed && !controller.signal.aborted) writer.append({ run: log.run, phase: log.phase, candidate: log.candidate, verdict: log.verdict, attempt: log.attempt, elapsedMs: Date.now() - began, outcome: log.outcome });
         const what = log.removed.length || log.added.length
           ? `${log.removed.length ? `−${log.removed.length <= 3 ? log.removed.join(',') : log.removed.length}` : ''}${log.added.length ? ` +${log.added.length <= 3 ? log.added.join(',') : log.added.length}` : ''}`
           : `${log.size} items`;
@@ -334,9 +336,10 @@ export async function runMinimize(argv: readonly string[], io: CliIo, deps: { si
     say('');
     progress.write(formatSummary(result, { stack: model.name, service: service.name, dockerDefault: { profileNames: dockerDefaultUnconditional().length, forService: universe.start.length + universe.pool.length } }));
     say(`report: ${path.relative(io.cwd, reportPath)}`);
-    // A search stopped by the oracle (a wedged engine) can go on once the engine answers again.
-    if (writer && !result.stopped) writer.remove();
-    else if (writer) say(`its journal is kept: after fixing the cause, go on with --resume`);
+    // A search the oracle stopped (a wedged engine: its last runs were errors, in the search or in
+    // the confirmation) can go on once the engine answers again; any other end removes the journal.
+    if (writer && result.log.at(-1)?.verdict === 'error') say(`its journal is kept: once the engine answers again, go on with --resume`);
+    else writer?.remove();
     if (o.json) io.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
     exitCode = result.confirmed && !result.stopped ? EXIT.ok : EXIT.failed;
 

@@ -13,7 +13,7 @@
  * again). Confirmation runs are never replayed: a resumed search confirms its result again, on
  * fresh stacks.
  */
-import { appendFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import path from 'node:path';
 import type { RunOutcome } from './stack-session.ts';
@@ -39,6 +39,16 @@ export interface JournalHeader {
   readonly oracle: readonly string[];
   /** sha256 of the stack's spec files (manifest.json's list): any edit of a spec is another search. */
   readonly specs: string;
+  /** What each run restarts (--restart): the same candidates, but not the same runs. */
+  readonly restart: 'service' | 'stack';
+  /** The hardspec version: its oracle decides the verdicts. */
+  readonly hardspec: string;
+  /**
+   * Not part of what must agree: the engine and kernel the journal's runs were made on. A resumed
+   * search may run on another machine, on images built again from the same specs (the benchmark
+   * goes on in another session so); the report names both.
+   */
+  readonly engine: { readonly version: string; readonly kernel: string };
   readonly startedAt: string;
 }
 
@@ -60,12 +70,16 @@ export interface Journal {
 }
 
 /** The fields that must agree for a journal to resume a search (startedAt is kept from the first). */
-const IDENTITY: readonly (keyof JournalHeader)[] = ['format', 'version', 'stack', 'service', 'what', 'strategy', 'seed', 'start', 'keep', 'oracle', 'specs'];
+const IDENTITY: readonly (keyof JournalHeader)[] = ['format', 'version', 'stack', 'service', 'what', 'strategy', 'seed', 'start', 'keep', 'oracle', 'specs', 'restart', 'hardspec'];
 
-export function journalHeader(o: { stack: string; service: string; what: string; strategy: string; seed: number; start: readonly string[]; keep: readonly string[]; oracle: readonly string[]; specs: string; startedAt: Date }): JournalHeader {
+export function journalHeader(o: {
+  stack: string; service: string; what: string; strategy: string; seed: number; start: readonly string[]; keep: readonly string[]; oracle: readonly string[];
+  specs: string; restart: 'service' | 'stack'; hardspec: string; engine: { version: string; kernel: string }; startedAt: Date;
+}): JournalHeader {
   return {
     format: JOURNAL_FORMAT, version: JOURNAL_VERSION, stack: o.stack, service: o.service, what: o.what, strategy: o.strategy, seed: o.seed,
-    start: candidateHash(o.start), keep: candidateHash(o.keep), oracle: [...o.oracle], specs: o.specs, startedAt: o.startedAt.toISOString(),
+    start: candidateHash(o.start), keep: candidateHash(o.keep), oracle: [...o.oracle], specs: o.specs, restart: o.restart, hardspec: o.hardspec,
+    engine: { version: o.engine.version, kernel: o.engine.kernel }, startedAt: o.startedAt.toISOString(),
   };
 }
 
@@ -87,18 +101,18 @@ export function replayOf(journal: Journal): ReplayRun<RunOutcome>[] {
 export function parseJournal(text: string, expected: JournalHeader, file = 'journal'): Journal {
   const lines = text.split('\n');
   if (lines.at(-1) === '') lines.pop();
-  if (!lines.length) throw new JournalError(`${file}: empty; run without --resume to start again`);
+  if (!lines.length) throw new JournalError(`${file}: empty; delete ${file} to start again`);
   let header: JournalHeader;
   try {
     header = JSON.parse(lines[0]!) as JournalHeader;
   } catch {
     throw new JournalError(`${file}:1: not a hardspec minimize journal (its first line is not JSON)`);
   }
-  if (header.format !== JOURNAL_FORMAT) throw new JournalError(`${file}:1: not a hardspec minimize journal (format ${JSON.stringify(header.format)})`);
+  if (typeof header !== 'object' || header === null || header.format !== JOURNAL_FORMAT) throw new JournalError(`${file}:1: not a hardspec minimize journal (format ${JSON.stringify((header as { format?: unknown } | null)?.format ?? null)})`);
   for (const k of IDENTITY) {
     if (JSON.stringify(header[k]) !== JSON.stringify(expected[k])) {
       const what = k === 'start' || k === 'keep' ? ': the spec\'s set changed' : k === 'specs' ? ': a spec file was edited' : `: ${JSON.stringify(header[k])}, now ${JSON.stringify(expected[k])}`;
-      throw new JournalError(`${file}:1: the journal is of another search (its ${k} ${k === 'specs' ? 'differ' : 'differs'}${what}); run without --resume to start again`);
+      throw new JournalError(`${file}:1: the journal is of another search (its ${k} ${k === 'specs' ? 'differ' : 'differs'}${what}); delete ${file} to start again`);
     }
   }
   const runs: JournalRun[] = [];
@@ -109,10 +123,10 @@ export function parseJournal(text: string, expected: JournalHeader, file = 'jour
     } catch {
       // A kill while a line was written leaves it cut short: only the last line may be.
       if (i === lines.length - 2) break;
-      throw new JournalError(`${file}:${i + 2}: not JSON; the journal is damaged, run without --resume to start again`);
+      throw new JournalError(`${file}:${i + 2}: not JSON; the journal is damaged, delete ${file} to start again`);
     }
-    if (run.run !== runs.length + 1 || typeof run.candidate !== 'string' || !['pass', 'fail', 'error'].includes(run.verdict) || typeof run.elapsedMs !== 'number' || typeof run.outcome !== 'object') {
-      throw new JournalError(`${file}:${i + 2}: not run ${runs.length + 1} of a journal; the journal is damaged, run without --resume to start again`);
+    if (typeof run !== 'object' || run === null || typeof run.outcome !== 'object' || run.outcome === null || run.run !== runs.length + 1 || typeof run.candidate !== 'string' || !['pass', 'fail', 'error'].includes(run.verdict) || typeof run.elapsedMs !== 'number' || typeof run.outcome !== 'object') {
+      throw new JournalError(`${file}:${i + 2}: not run ${runs.length + 1} of a journal; the journal is damaged, delete ${file} to start again`);
     }
     if (run.phase !== 'linear') break;
     runs.push(run);
@@ -128,7 +142,9 @@ export class JournalError extends Error {}
 export class JournalWriter {
   constructor(readonly file: string, header: JournalHeader, earlier: readonly JournalRun[] = []) {
     mkdirSync(path.dirname(file), { recursive: true });
-    writeFileSync(file, [header, ...earlier].map((x) => `${JSON.stringify(x)}\n`).join(''), { mode: 0o644 });
+    // Written aside and renamed: a kill while the earlier runs are written again loses none of them.
+    writeFileSync(`${file}.tmp`, [header, ...earlier].map((x) => `${JSON.stringify(x)}\n`).join(''), { mode: 0o644 });
+    renameSync(`${file}.tmp`, file);
   }
 
   append(run: JournalRun): void {

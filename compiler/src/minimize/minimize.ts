@@ -87,7 +87,7 @@ export interface MinimizeOptions {
    * Go on with an interrupted linear search: its runs (from its journal) are answered again in
    * order without running, and `elapsedMs`, the time it had taken, counts in the wall time.
    */
-  readonly resume?: { readonly runs: readonly ReplayRun<RunOutcome>[]; readonly elapsedMs: number };
+  readonly resume?: { readonly runs: readonly ReplayRun<RunOutcome>[]; readonly elapsedMs: number; readonly from?: ResumedFrom };
   /** Called after every run (replayed ones too), with an estimate of the runs still to come; `candidate`: its candidateHash. */
   readonly onRun?: (log: RunLog & { readonly outcome: RunOutcome; readonly candidate: string }, estimate: { readonly done: number; readonly remaining: number }) => void;
 }
@@ -128,9 +128,12 @@ export interface MinimizeResult {
   readonly log: readonly (RunLog & { readonly durationMs: number; readonly startMs?: number; readonly scope: RunOutcome['scope']; readonly failed: readonly string[]; readonly problems: readonly string[]; readonly error?: string })[];
   /** Why the search stopped early, when it did. */
   readonly stopped?: string;
-  /** Set when the search went on from a journal: the runs replayed from it, and the time they had taken. */
-  readonly resumed?: { readonly runs: number; readonly wallMs: number };
+  /** Set when the search went on from a journal: the runs replayed from it, the time they had taken, and where they ran. */
+  readonly resumed?: { readonly runs: number; readonly wallMs: number; readonly from?: ResumedFrom };
 }
+
+/** When and on which engine the replayed runs of a resumed search were made. */
+export interface ResumedFrom { readonly startedAt: string; readonly engine: { readonly version: string; readonly kernel: string } }
 
 /**
  * The kernel's signal-return path: no program calls these on purpose, but a process needs
@@ -350,7 +353,7 @@ export async function minimize(backend: MinimizeBackend, o: MinimizeOptions): Pr
     flaky: passes > 0 && passes < confirmation.length,
     log: outcomes,
     ...(stopped ? { stopped } : {}),
-    ...(o.resume ? { resumed: { runs: tester.replayed, wallMs: credit } } : {}),
+    ...(o.resume ? { resumed: { runs: tester.replayed, wallMs: credit, ...(o.resume.from ? { from: o.resume.from } : {}) } } : {}),
   };
 }
 

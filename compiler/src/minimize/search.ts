@@ -207,7 +207,7 @@ export class Tester<D = undefined> implements Trials {
     const replayed = this.replay.shift();
     if (replayed) {
       if (replayed.candidate !== hash) {
-        throw new ReplayMismatch(`run ${this.replayed + 1} of the journal ran another candidate than this search asks for: the journal comes from other specs, another seed or another version of hardspec`);
+        throw new ReplayMismatch(`run ${this.replayed + 1} of the journal ran another candidate than this search asks for: the journal is of another search (delete it to start again)`);
       }
       this.replayed++;
       return { verdict: replayed.verdict, detail: replayed.detail };
