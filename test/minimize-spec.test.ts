@@ -240,6 +240,15 @@ describe('report', () => {
     expect(summarizeReport(JSON.stringify(traced), 'minimize/web-syscalls.json', web)).toMatchObject({ recorder: 'strace' });
     expect(validateReport({ ...report, recorder: { ...traced.recorder, kind: 'ptrace' } })).not.toEqual([]);
     expect(validateReport({ ...report, runs: { ...(report.runs as object), lanes: 0 } })).not.toEqual([]);
+    // A search resumed from a journal: the report says so, the summary and the site too.
+    const resumed = { runs: 120, wallMs: 3_600_000, from: { startedAt: '2026-11-30T21:41:00.000Z', engine: { version: '20.10.24', kernel: '6.18.44' } } };
+    const resumedReport = buildReport({ ...result, resumed }, ctx);
+    expect(validateReport(resumedReport)).toEqual([]);
+    expect(resumedReport).toMatchObject({ runs: { resumed } });
+    expect(validateReport({ ...resumedReport, runs: { ...(resumedReport.runs as object), resumed: { runs: 1 } } })).not.toEqual([]);
+    expect(formatSummary({ ...result, resumed }, ctx)).toMatch(/resumed from a journal of 120 run\(s\) that took 1h00m of it/);
+    expect(summarizeReport(JSON.stringify(resumedReport), 'minimize/web-syscalls.json', web)).toMatchObject({ resumedRuns: 120 });
+    expect(summarizeReport(JSON.stringify(report), 'minimize/web-syscalls.json', web)).not.toHaveProperty('resumedRuns');
   });
 
   it('holds only items of its kind: syscall names, capability names (no CAP_), or paths and search nodes', async () => {

@@ -29,6 +29,8 @@ export interface MinimizeSummary {
   readonly wallMs: number;
   /** Candidates run at once (--parallel; 1 in reports without the field). */
   readonly lanes: number;
+  /** Runs replayed from an interrupted search's journal (--resume), when the search went on from one. */
+  readonly resumedRuns?: number;
   readonly confirmation: { readonly runs: number; readonly passed: number; readonly flaky: boolean };
   /** Whether the spec's current list is exactly the report's result (undefined for files: that needs the image). */
   readonly inSpec?: boolean;
@@ -65,6 +67,7 @@ export function summarizeReport(text: string, file: string, service: ServiceMode
     runs: json.runs.total,
     wallMs: json.wallMs,
     lanes: json.runs.lanes ?? 1,
+    ...(json.runs.resumed ? { resumedRuns: json.runs.resumed.runs } : {}),
     confirmation: { runs: json.confirmation.runs, passed: json.confirmation.passed, flaky: json.confirmation.flaky },
     ...(what === 'files' ? {} : { inSpec: items.join(',') === current.sort().join(',') }),
   };
