@@ -11,7 +11,7 @@
  *
  * --report-only runs nothing: it prints the table (and ratios) from the reports measured so far.
  *
- * Needs root, the Docker engine, bpftrace and Chromium. Not part of CI: linear alone takes about two
+ * Needs root, the Docker engine, bpftrace and Chromium. Not part of CI: linear alone takes two to three
  * hours per service (291 whole-stack runs of 20 to 35 s). Each measurement is appended to bench/results/minimize-<date>.txt as it ends,
  * and the reports are kept in bench/results/minimize-<date>/<strategy>/.
  */
