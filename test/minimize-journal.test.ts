@@ -92,7 +92,8 @@ describe('the journal file', () => {
     const moreStart = journalHeader({ stack: 'guestbook', service: 'web', what: 'syscalls', strategy: 'linear', seed: 1, start: [...start, 'extra'], keep: ['rt_sigreturn'], oracle: ['site-answers'], specs: 'abc', restart: 'stack', hardspec: '0.1.0', engine: { version: '20.10', kernel: '6.1' }, startedAt: new Date(0) });
     expect(() => parseJournal(text([run(1)]), moreStart)).toThrow(/its start differs: the spec's set changed/);
     expect(() => parseJournal(text([run(1)]), { ...header, specs: 'def' })).toThrow(/its specs differ: a spec file was edited/);
-    expect(specsHash('{"specs":[{"path":"web.md","sha256":"1"}]}')).not.toBe(specsHash('{"specs":[{"path":"web.md","sha256":"2"}]}'));
+    const stackWith = (sha256: string) => ({ source: { relPath: 'stack.md', sha256: '0' }, services: [{ source: { relPath: 'web.md', sha256 } }] }) as unknown as Parameters<typeof specsHash>[0];
+    expect(specsHash(stackWith('1'))).not.toBe(specsHash(stackWith('2')));
     expect(() => parseJournal('{"format":"other"}\n', header)).toThrow(/not a hardspec minimize journal/);
     expect(() => parseJournal('', header)).toThrow(/empty/);
   });

@@ -10,14 +10,18 @@ import type { Artifact } from './artifact.ts';
 
 export const sha256 = (s: string | Uint8Array) => createHash('sha256').update(s).digest('hex');
 
-export function emitManifest(stack: StackModel, artifacts: readonly Artifact[]): Artifact {
-  const specs = [stack.source, ...stack.services.map((s) => s.source)]
+/** The stack's spec files with their sha256, sorted by path (manifest.json's `specs`). */
+export function specFiles(stack: Pick<StackModel, 'source' | 'services'>): { path: string; sha256: string }[] {
+  return [stack.source, ...stack.services.map((s) => s.source)]
     .map((s) => ({ path: s.relPath, sha256: s.sha256 }))
     .sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+}
+
+export function emitManifest(stack: StackModel, artifacts: readonly Artifact[]): Artifact {
   const manifest = {
     generator: { name: 'hardspec', version: COMPILER_VERSION },
     stack: stack.name,
-    specs,
+    specs: specFiles(stack),
     artifacts: [...artifacts]
       .sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0))
       .map((a) => ({

@@ -154,6 +154,7 @@ function parseMinimizeArgs(argv: readonly string[]): Options | 'help' {
   if (restart !== undefined && restart !== 'service' && restart !== 'stack') throw new UsageError('--restart must be service or stack');
   if (flags.strict && !flags.minimal) throw new UsageError('--strict is a level of the --minimal proof: give --minimal too');
   if (flags.resume && strategy !== 'linear') throw new UsageError('--resume applies to --strategy linear only: its runs are a fixed sequence that a journal can replay');
+  if (flags.resume && what === 'files') throw new UsageError('--resume does not apply to --what files: each run builds its own image');
   const keep = flags.keep === undefined ? undefined : (flags.keep as string) === 'none' ? [] : (flags.keep as string).split(',').map((x) => x.trim()).filter(Boolean);
   return {
     ...(restart ? { restart } : {}),
@@ -226,9 +227,8 @@ export async function runMinimize(argv: readonly string[], io: CliIo, deps: { si
   // Linear keeps a journal, run by run, that --resume goes on from (files: start is known later).
   const journalFile = path.join(outStackDir, 'minimize', `${service.name}-${o.what}.journal.jsonl`);
   let journal: Journal | undefined;
-  const manifest = stack.artifacts.find((a) => a.path === 'manifest.json');
   const journalFor = (items: readonly string[]) => journalHeader({ stack: model.name, service: service.name, what: o.what, strategy: o.strategy, seed: o.seed, start: items, keep: searchKeep(o, service), oracle: oracle.map((i) => i.id),
-    specs: manifest ? specsHash(manifest.content) : '', restart: o.restart ?? 'stack', hardspec: COMPILER_VERSION, engine: { version: session.facts.version, kernel: session.facts.kernel }, startedAt });
+    specs: specsHash(model), restart: o.restart ?? 'stack', hardspec: COMPILER_VERSION, engine: { version: session.facts.version, kernel: session.facts.kernel }, startedAt });
   if (o.strategy === 'linear' && o.what !== 'files') {
     try {
       if (o.resume) journal = readJournal(journalFile, journalFor(start));
@@ -237,9 +237,6 @@ export async function runMinimize(argv: readonly string[], io: CliIo, deps: { si
       await session.close();
       throw e instanceof JournalError ? new UsageError(e.message) : e;
     }
-  } else if (o.resume) {
-    await session.close();
-    throw new UsageError('--resume does not apply to --what files: each run builds its own image');
   }
   const controller = new AbortController();
   const untrap = trapSignals(deps.signals ?? process, controller, say);
@@ -294,7 +291,6 @@ export async function runMinimize(argv: readonly string[], io: CliIo, deps: { si
     const credit = journal?.runs.at(-1)?.elapsedMs ?? 0;
     const writer = o.strategy === 'linear' && o.what !== 'files' ? new JournalWriter(journalFile, journal?.header ?? journalFor(start), journal?.runs ?? []) : undefined;
     if (journal) say(`resuming from ${path.relative(io.cwd, journalFile)}: ${journal.runs.length} run(s) of ${formatDuration(credit)} answered again without running`);
-    const replayed = journal?.runs.length ?? 0;
     const began = Date.now() - credit;
     const tty = Boolean(progress.isTTY);
     const result = await minimize(backend, {
@@ -306,7 +302,7 @@ export async function runMinimize(argv: readonly string[], io: CliIo, deps: { si
       keep: searchKeep(o, service),
       onRun: (log, est) => {
         // A run cut short by Ctrl-C may end as a "fail" of its own making: it is not journaled.
-        if (writer && log.run > replayed && !controller.signal.aborted) writer.append({ run: log.run, phase: log.phase, candidate: log.candidate, verdict: log.verdict, attempt: log.attempt, elapsedMs: Date.now() - began, outcome: log.outcome });
+        if (writer && !controller.signal.aborted) writer.append({ run: log.run, phase: log.phase, candidate: log.candidate, verdict: log.verdict, attempt: log.attempt, elapsedMs: Date.now() - began, outcome: log.outcome });
         const what = log.removed.length || log.added.length
           ? `${log.removed.length ? `−${log.removed.length <= 3 ? log.removed.join(',') : log.removed.length}` : ''}${log.added.length ? ` +${log.added.length <= 3 ? log.added.join(',') : log.added.length}` : ''}`
           : `${log.size} items`;

@@ -14,8 +14,9 @@
  * fresh stacks.
  */
 import { appendFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { createHash } from 'node:crypto';
 import path from 'node:path';
+import { sha256, specFiles } from '../emit/manifest.ts';
+import type { StackModel } from '../model/types.ts';
 import type { RunOutcome } from './stack-session.ts';
 import type { Phase, ReplayRun, Verdict } from './search.ts';
 import { candidateHash } from './search.ts';
@@ -83,10 +84,9 @@ export function journalHeader(o: {
   };
 }
 
-/** Pure: the specs field of a header, from the compiled stack's manifest.json (its spec files and their sha256). */
-export function specsHash(manifestJson: string): string {
-  const specs = (JSON.parse(manifestJson) as { specs?: unknown }).specs ?? [];
-  return createHash('sha256').update(JSON.stringify(specs)).digest('hex');
+/** Pure: the specs field of a header: sha256 of the stack's spec files as manifest.json lists them. */
+export function specsHash(stack: Pick<StackModel, 'source' | 'services'>): string {
+  return sha256(JSON.stringify(specFiles(stack)));
 }
 
 /** The journal's replay for the Tester. */
@@ -138,9 +138,15 @@ export function parseJournal(text: string, expected: JournalHeader, file = 'jour
 
 export class JournalError extends Error {}
 
-/** Appends each run as it ends (synchronously: a kill loses at most the line being written). */
+/**
+ * Appends each run as it ends (synchronously: a kill loses at most the line being written). The
+ * earlier runs it starts with are those a resumed search replays: they are not appended again.
+ */
 export class JournalWriter {
+  private readonly written: number;
+
   constructor(readonly file: string, header: JournalHeader, earlier: readonly JournalRun[] = []) {
+    this.written = earlier.length;
     mkdirSync(path.dirname(file), { recursive: true });
     // Written aside and renamed: a kill while the earlier runs are written again loses none of them.
     writeFileSync(`${file}.tmp`, [header, ...earlier].map((x) => `${JSON.stringify(x)}\n`).join(''), { mode: 0o644 });
@@ -148,6 +154,7 @@ export class JournalWriter {
   }
 
   append(run: JournalRun): void {
+    if (run.run <= this.written) return;
     appendFileSync(this.file, `${JSON.stringify(run)}\n`);
   }
 

@@ -97,8 +97,10 @@ const keyOf = (s: ReadonlySet<string>) => [...s].sort().join('\n');
 
 /** Pure: a candidate set's identity in a journal (sha256 of its sorted names), whatever their order. */
 export function candidateHash(s: Iterable<string>): string {
-  return createHash('sha256').update(keyOf(new Set(s))).digest('hex');
+  return hashKey(keyOf(new Set(s)));
 }
+
+const hashKey = (key: string) => createHash('sha256').update(key).digest('hex');
 
 /** What the search needs of a Tester. */
 export interface Trials {
@@ -164,7 +166,7 @@ export class Tester<D = undefined> implements Trials {
     const worker = async (lane: number) => {
       for (let i = next++; i < todo.length; i = next++) {
         const { key, candidate } = todo[i]!;
-        const hash = candidateHash(candidate);
+        const hash = hashKey(key);
         for (let attempt = 1; ; attempt++) {
           const { verdict, detail } = await this.answer(candidate, hash, lane);
           done[i]!.entries.push({
