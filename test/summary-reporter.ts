@@ -1,6 +1,7 @@
 // Prints one plain closing line, "N passed, N failed, N skipped", after vitest's own summary, so
 // CI and scripts can read the result without parsing vitest's formatted output. Skipped tests are
-// counted apart: a skipped test never counts as passed.
+// counted apart: a skipped test never counts as passed. Before it, the slowest files and their
+// times, so a CI run that grows slower says where (CI must stay under 30 minutes).
 import type { Reporter, TestModule } from 'vitest/node';
 
 export default class SummaryReporter implements Reporter {
@@ -18,6 +19,13 @@ export default class SummaryReporter implements Reporter {
       if (m.state() === 'failed' && [...m.children.allTests()].length === 0) failed++;
     }
     failed += unhandledErrors.length;
+    const slowest = modules
+      .map((m) => ({ file: m.relativeModuleId, ms: m.diagnostic().duration }))
+      .sort((a, b) => b.ms - a.ms || a.file.localeCompare(b.file))
+      .slice(0, 8);
+    if (slowest.length > 0) {
+      process.stdout.write(`\nslowest files: ${slowest.map((s) => `${s.file} ${(s.ms / 1000).toFixed(0)} s`).join(', ')}\n`);
+    }
     process.stdout.write(`\n${passed} passed, ${failed} failed, ${skipped} skipped\n`);
   }
 }
