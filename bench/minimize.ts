@@ -57,7 +57,12 @@ for (const s of services) {
 
 const say = (line: string) => { process.stdout.write(`${line}\n`); appendFileSync(outFile, `${line}\n`); };
 
-interface Measured { runs: number; wallMs: number; size: number; oneMinimal: boolean; proof?: string; lanes: number; confirmed: string; result: string[]; resumed?: { runs: number; wallMs: number } }
+interface Measured {
+  runs: number; wallMs: number; size: number; oneMinimal: boolean; proof?: string; lanes: number; confirmed: string; result: string[];
+  resumed?: { runs: number; wallMs: number };
+  /** The kernels the measurement ran on (two when a resumed linear began on another machine): wall times compare only on one. */
+  kernels: string[];
+}
 const measured = new Map<string, Measured>();
 
 function readMeasured(file: string): Measured | undefined {
@@ -69,6 +74,7 @@ function readMeasured(file: string): Measured | undefined {
       ...(report.result.proof ? { proof: report.result.proof } : report.minimal ? { proof: 'final-set' } : {}),
       lanes: report.runs.lanes ?? 1,
       ...(report.runs.resumed ? { resumed: report.runs.resumed } : {}),
+      kernels: [...new Set([report.runs.resumed?.from?.engine?.kernel, report.engine.kernel].filter((k): k is string => typeof k === 'string'))].sort(),
       confirmed: `${report.confirmation.passed}/${report.confirmation.runs}`, result: report.result.items,
     };
   } catch {
@@ -137,7 +143,12 @@ for (const service of services) {
   const lin = measured.get(`${service}/linear`);
   const ratio = (a?: number, b?: number) => (a && b ? `${(a / b).toFixed(1)}×` : 'n/a');
   const others = STRATEGIES.filter((x) => x !== 'linear' && measured.has(`${service}/${x}`));
-  say(`  ${service.padEnd(4)} ${others.map((x) => { const m = measured.get(`${service}/${x}`)!; return `${x}: runs ${ratio(lin?.runs, m.runs)}, wall ${ratio(lin?.wallMs, m.wallMs)}`; }).join('; ') || 'nothing but linear measured'}`);
+  // A wall-time ratio across machines says more about the machines than the strategies: it is
+  // printed, marked, with each side's kernel; the runs ratio holds on any machine.
+  const sameMachine = (m: Measured) => !lin || (lin.kernels.length === 1 && m.kernels.length === 1 && lin.kernels[0] === m.kernels[0]);
+  say(`  ${service.padEnd(4)} ${others.map((x) => { const m = measured.get(`${service}/${x}`)!; return `${x}: runs ${ratio(lin?.runs, m.runs)}, wall ${ratio(lin?.wallMs, m.wallMs)}${sameMachine(m) ? '' : ` (not comparable: linear ran on ${lin!.kernels.join(' + ')}, ${x} on ${m.kernels.join(' + ')})`}`; }).join('; ') || 'nothing but linear measured'}`);
+  const perRun = [lin ? ['linear', lin] as const : undefined, ...others.map((x) => [x, measured.get(`${service}/${x}`)!] as const)].filter((x) => x !== undefined);
+  say(`       wall per run: ${perRun.map(([x, m]) => `${x} ${(m.wallMs / m.runs / 1000).toFixed(1)} s`).join(', ')}`);
   say(`       sizes: linear ${lin?.size ?? 'n/a'}${others.map((x) => { const m = measured.get(`${service}/${x}`)!; return `, ${x} ${m.size}${lin && x !== 'default' ? ` (${x} − linear ${m.size - lin.size >= 0 ? '+' : ''}${m.size - lin.size})` : ''}`; }).join('')}`);
   const min = measured.get(`${service}/minimal`) ?? measured.get(`${service}/parallel`);
   if (lin && min) {
