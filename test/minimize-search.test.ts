@@ -198,6 +198,13 @@ describe('Tester', () => {
     expect(seen).toEqual(['error', 'error', 'pass!', 'pass!', 'error', 'pass!']);
   });
 
+  it('logs each run as it ends on one lane, before the next one starts (live progress)', async () => {
+    const events: string[] = [];
+    const tester = new Tester(async (c) => { events.push(`run ${[...c].join('')}`); return 'pass'; }, { onRun: (l) => events.push(`logged ${l.run}`) });
+    await tester.passesAll([new Set(['a']), new Set(['b']), new Set(['c'])], { noCache: true });
+    expect(events).toEqual(['run a', 'logged 1', 'run b', 'logged 2', 'run c', 'logged 3']);
+  });
+
   it('never runs the same set twice (cache), unless told to', async () => {
     const oracle = fakeService({ needed: [] });
     const tester = new Tester(oracle);
@@ -351,6 +358,16 @@ describe('minimize (orchestration)', () => {
     expect(r.phases.map((p) => p.phase)).toEqual(['record', 'prove', 'confirm']);
     expect(r.phases.find((p) => p.phase === 'confirm')?.runs).toBe(3);
     expect(r.result).toContain(needed[39]);
+  });
+
+  it('counts the estimate down run by run, to none left after the last confirmation', async () => {
+    const seen: string[] = [];
+    await minimize(fakeBackend(fakeService({ needed }), needed.map((name) => ({ name }))), {
+      what: 'syscalls', strategy: 'record', minimal: false, seed: 1, start: baseline, pool: [],
+      onRun: (l, e) => seen.push(`${l.phase} ${e.done}+${e.remaining}`),
+    });
+    // Record and prove, then the three confirmation runs: done + still expected stays 5.
+    expect(seen).toEqual(['record 1+4', 'prove 2+3', 'confirm 3+2', 'confirm 4+1', 'confirm 5+0']);
   });
 
   it('with a working recording the default needs 5 runs', async () => {

@@ -145,8 +145,9 @@ export class Tester<D = undefined> implements Trials {
   /**
    * Each candidate's verdict, up to `lanes` run at once (identical candidates and cached
    * verdicts run once or not at all). The run log and onRun follow the candidates' order, not
-   * the order the runs ended in. A persistent oracle error throws OracleError once every run
-   * of the call has ended.
+   * the order the runs ended in: a candidate's runs are logged as soon as it and every candidate
+   * before it have ended (on one lane, as each run ends, so progress is live). A persistent
+   * oracle error throws OracleError once every run of the call has ended.
    */
   async passesAll(candidates: readonly ReadonlySet<string>[], options: { noCache?: boolean } = {}): Promise<boolean[]> {
     const keys = candidates.map(keyOf);
@@ -161,6 +162,20 @@ export class Tester<D = undefined> implements Trials {
     const reference = this.reference;
     const retries = this.options.retries ?? 2;
     const done: { entries: { verdict: Verdict; detail: D | undefined; attempt: number; size: number; hash: string; removed: string[]; added: string[] }[]; error?: OracleError }[] = todo.map(() => ({ entries: [] }));
+    // The log in the candidates' order: candidate i is logged once it and all before it ended.
+    const ended: boolean[] = todo.map(() => false);
+    let logged = 0;
+    const flush = () => {
+      for (; logged < todo.length && ended[logged]; logged++) {
+        const d = done[logged]!;
+        for (const [j, e] of d.entries.entries()) {
+          const entry: RunLog = { run: this.log.length + 1, phase, size: e.size, removed: e.removed, added: e.added, verdict: e.verdict, attempt: e.attempt };
+          this.log.push(entry);
+          if (e.verdict === 'error') this.errors++;
+          this.options.onRun?.(entry, e.detail, j === d.entries.length - 1, e.hash);
+        }
+      }
+    };
     // One worker per lane takes the next candidate; each candidate keeps its own retries.
     let next = 0;
     const worker = async (lane: number) => {
@@ -184,20 +199,14 @@ export class Tester<D = undefined> implements Trials {
             break;
           }
         }
+        ended[i] = true;
+        flush();
       }
     };
     // Every lane's run ends before anything is thrown: no run goes on behind the caller's back.
     const settled = await Promise.allSettled(Array.from({ length: Math.min(this.lanes, todo.length) }, (_, lane) => worker(lane)));
     const thrown = settled.find((x): x is PromiseRejectedResult => x.status === 'rejected');
     if (thrown) throw thrown.reason;
-    for (const d of done) {
-      for (const [j, e] of d.entries.entries()) {
-        const entry: RunLog = { run: this.log.length + 1, phase, size: e.size, removed: e.removed, added: e.added, verdict: e.verdict, attempt: e.attempt };
-        this.log.push(entry);
-        if (e.verdict === 'error') this.errors++;
-        this.options.onRun?.(entry, e.detail, j === d.entries.length - 1, e.hash);
-      }
-    }
     const failed = done.find((d) => d.error);
     if (failed) throw failed.error;
     if (options.noCache) return todo.map((t, i) => done[i]!.entries.at(-1)!.verdict === 'pass');
