@@ -166,8 +166,9 @@ export class Tester<D = undefined> implements Trials {
     const ended: boolean[] = todo.map(() => false);
     let logged = 0;
     const flush = () => {
-      for (; logged < todo.length && ended[logged]; logged++) {
-        const d = done[logged]!;
+      while (logged < todo.length && ended[logged]) {
+        // Counted as logged before onRun is called: should it throw, no run is logged twice.
+        const d = done[logged++]!;
         for (const [j, e] of d.entries.entries()) {
           const entry: RunLog = { run: this.log.length + 1, phase, size: e.size, removed: e.removed, added: e.added, verdict: e.verdict, attempt: e.attempt };
           this.log.push(entry);
