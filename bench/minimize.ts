@@ -74,7 +74,7 @@ function readMeasured(file: string): Measured | undefined {
       ...(report.result.proof ? { proof: report.result.proof } : report.minimal ? { proof: 'final-set' } : {}),
       lanes: report.runs.lanes ?? 1,
       ...(report.runs.resumed ? { resumed: report.runs.resumed } : {}),
-      kernels: [...new Set([report.runs.resumed?.from?.engine?.kernel, report.engine.kernel].filter((k): k is string => typeof k === 'string'))].sort(),
+      kernels: [...new Set([report.runs.resumed?.from?.engine?.kernel, report.engine?.kernel].filter((k): k is string => typeof k === 'string'))].sort(),
       confirmed: `${report.confirmation.passed}/${report.confirmation.runs}`, result: report.result.items,
     };
   } catch {

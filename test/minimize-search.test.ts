@@ -205,6 +205,18 @@ describe('Tester', () => {
     expect(events).toEqual(['run a', 'logged 1', 'run b', 'logged 2', 'run c', 'logged 3']);
   });
 
+  it('stops at an onRun that throws: nothing logged twice, no candidate started after it, the error thrown', async () => {
+    const ran: string[] = [];
+    const seen: number[] = [];
+    const tester = new Tester(async (c) => { ran.push([...c].join('')); return 'pass'; }, {
+      onRun: (l) => { seen.push(l.run); if (l.run === 2) throw new Error('journal: disk full'); },
+    });
+    await expect(tester.passesAll([new Set(['a']), new Set(['b']), new Set(['c'])])).rejects.toThrow('journal: disk full');
+    expect(ran).toEqual(['a', 'b']);
+    expect(seen).toEqual([1, 2]);
+    expect(tester.runs).toBe(2);
+  });
+
   it('never runs the same set twice (cache), unless told to', async () => {
     const oracle = fakeService({ needed: [] });
     const tester = new Tester(oracle);
@@ -368,6 +380,21 @@ describe('minimize (orchestration)', () => {
     });
     // Record and prove, then the three confirmation runs: done + still expected stays 5.
     expect(seen).toEqual(['record 1+4', 'prove 2+3', 'confirm 3+2', 'confirm 4+1', 'confirm 5+0']);
+  });
+
+  it('does not count a retried error down: the estimate falls by one candidate, not by one attempt', async () => {
+    const seen: string[] = [];
+    let confirmErrors = 1;
+    const base = fakeBackend(fakeService({ needed }), needed.map((name) => ({ name })));
+    const flaky = { ...base, run: async (c: ReadonlySet<string>, o: { fresh: boolean; lane: number }) => {
+      if (o.fresh && seen.some((x) => x.startsWith('prove')) && confirmErrors-- > 0) return { ...(await base.run(c, o)), verdict: 'error' as const, error: 'docker: timeout' };
+      return base.run(c, o);
+    } };
+    await minimize(flaky, {
+      what: 'syscalls', strategy: 'record', minimal: false, seed: 1, start: baseline, pool: [],
+      onRun: (l, e) => seen.push(`${l.phase} ${l.verdict} ${e.done}+${e.remaining}`),
+    });
+    expect(seen).toEqual(['record pass 1+4', 'prove pass 2+3', 'confirm error 3+3', 'confirm pass 4+2', 'confirm pass 5+1', 'confirm pass 6+0']);
   });
 
   it('with a working recording the default needs 5 runs', async () => {

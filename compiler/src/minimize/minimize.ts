@@ -202,9 +202,9 @@ export async function minimize(backend: MinimizeBackend, o: MinimizeOptions): Pr
       // A confirmation run's outcome is the last attempt of its candidate.
       if (log.phase === 'confirm' && last) confirmOutcomes.push(out);
       outcomes.push({ ...log, durationMs: out.durationMs, ...(out.startMs !== undefined ? { startMs: out.startMs } : {}), scope: out.scope, failed: [...out.failed.map((f) => f.id), ...out.unhealthy.map((u) => `${u.service} (not healthy)`)], problems: [...out.unhealthy.map((u) => `${u.service}: ${u.reason}`), ...out.failed.map((f) => `${f.id}: ${f.problem}`)].map((p) => p.slice(0, 300)), ...(out.error ? { error: out.error } : {}) });
-      // The phases' estimates are set before their runs; a run done is one fewer still expected
-      // (the confirmation's three are counted down one by one).
-      remaining = Math.max(0, remaining - 1);
+      // The phases' estimates are set before their runs; a candidate done is one fewer still
+      // expected (the confirmation's three are counted down one by one; a retried error is not).
+      if (last) remaining = Math.max(0, remaining - 1);
       o.onRun?.({ ...log, outcome: out, candidate }, { done: tester.runs, remaining });
     },
   });

@@ -75,7 +75,8 @@ export interface TesterOptions<D = undefined> {
   /** Candidates the oracle can run at once (default 1). */
   readonly lanes?: number;
   /**
-   * Each run, in candidate order (in a round: after the round); `last`: the candidate's final
+   * Each run, in candidate order (once its candidate and every earlier one of the call have
+   * ended: on one lane, as each run ends); `last`: the candidate's final
    * attempt (its verdict, or its last error); `candidate`: candidateHash of the set it ran.
    */
   readonly onRun?: (log: RunLog, detail: D | undefined, last: boolean, candidate: string) => void;
@@ -165,22 +166,29 @@ export class Tester<D = undefined> implements Trials {
     // The log in the candidates' order: candidate i is logged once it and all before it ended.
     const ended: boolean[] = todo.map(() => false);
     let logged = 0;
+    // An onRun that throws (a journal write failing) stops the logging and the starting of
+    // candidates; it is thrown once every lane's run has ended, and no run is logged twice.
+    let onRunError: { error: unknown } | undefined;
     const flush = () => {
-      while (logged < todo.length && ended[logged]) {
-        // Counted as logged before onRun is called: should it throw, no run is logged twice.
+      while (!onRunError && logged < todo.length && ended[logged]) {
         const d = done[logged++]!;
         for (const [j, e] of d.entries.entries()) {
           const entry: RunLog = { run: this.log.length + 1, phase, size: e.size, removed: e.removed, added: e.added, verdict: e.verdict, attempt: e.attempt };
           this.log.push(entry);
           if (e.verdict === 'error') this.errors++;
-          this.options.onRun?.(entry, e.detail, j === d.entries.length - 1, e.hash);
+          try {
+            this.options.onRun?.(entry, e.detail, j === d.entries.length - 1, e.hash);
+          } catch (error) {
+            onRunError = { error };
+            return;
+          }
         }
       }
     };
     // One worker per lane takes the next candidate; each candidate keeps its own retries.
     let next = 0;
     const worker = async (lane: number) => {
-      for (let i = next++; i < todo.length; i = next++) {
+      for (let i = next++; i < todo.length && !onRunError; i = next++) {
         const { key, candidate } = todo[i]!;
         const hash = hashKey(key);
         for (let attempt = 1; ; attempt++) {
@@ -208,6 +216,7 @@ export class Tester<D = undefined> implements Trials {
     const settled = await Promise.allSettled(Array.from({ length: Math.min(this.lanes, todo.length) }, (_, lane) => worker(lane)));
     const thrown = settled.find((x): x is PromiseRejectedResult => x.status === 'rejected');
     if (thrown) throw thrown.reason;
+    if (onRunError) throw onRunError.error;
     const failed = done.find((d) => d.error);
     if (failed) throw failed.error;
     if (options.noCache) return todo.map((t, i) => done[i]!.entries.at(-1)!.verdict === 'pass');
