@@ -142,14 +142,14 @@ say('# ratios (linear ÷ other): runs, wall time; allowlist sizes');
 for (const service of services) {
   const lin = measured.get(`${service}/linear`);
   const ratio = (a?: number, b?: number) => (a && b ? `${(a / b).toFixed(1)}×` : 'n/a');
-  const others = STRATEGIES.filter((x) => x !== 'linear' && measured.has(`${service}/${x}`));
+  const others = STRATEGIES.filter((x) => x !== 'linear' && measured.has(`${service}/${x}`)).map((x) => [x, measured.get(`${service}/${x}`)!] as const);
   // A wall-time ratio across machines says more about the machines than the strategies: it is
   // printed, marked, with each side's kernel; the runs ratio holds on any machine.
   const sameMachine = (m: Measured) => !lin || (lin.kernels.length === 1 && m.kernels.length === 1 && lin.kernels[0] === m.kernels[0]);
-  say(`  ${service.padEnd(4)} ${others.map((x) => { const m = measured.get(`${service}/${x}`)!; return `${x}: runs ${ratio(lin?.runs, m.runs)}, wall ${ratio(lin?.wallMs, m.wallMs)}${sameMachine(m) ? '' : ` (not comparable: linear ran on ${lin!.kernels.join(' + ')}, ${x} on ${m.kernels.join(' + ')})`}`; }).join('; ') || 'nothing but linear measured'}`);
-  const perRun = [lin ? ['linear', lin] as const : undefined, ...others.map((x) => [x, measured.get(`${service}/${x}`)!] as const)].filter((x) => x !== undefined);
+  say(`  ${service.padEnd(4)} ${others.map(([x, m]) => `${x}: runs ${ratio(lin?.runs, m.runs)}, wall ${ratio(lin?.wallMs, m.wallMs)}${sameMachine(m) ? '' : ` (not comparable: linear ran on ${lin!.kernels.join(' + ')}, ${x} on ${m.kernels.join(' + ')})`}`).join('; ') || 'nothing but linear measured'}`);
+  const perRun = lin ? [['linear', lin] as const, ...others] : others;
   say(`       wall per run: ${perRun.map(([x, m]) => `${x} ${(m.wallMs / m.runs / 1000).toFixed(1)} s`).join(', ')}`);
-  say(`       sizes: linear ${lin?.size ?? 'n/a'}${others.map((x) => { const m = measured.get(`${service}/${x}`)!; return `, ${x} ${m.size}${lin && x !== 'default' ? ` (${x} − linear ${m.size - lin.size >= 0 ? '+' : ''}${m.size - lin.size})` : ''}`; }).join('')}`);
+  say(`       sizes: linear ${lin?.size ?? 'n/a'}${others.map(([x, m]) => `, ${x} ${m.size}${lin && x !== 'default' ? ` (${x} − linear ${m.size - lin.size >= 0 ? '+' : ''}${m.size - lin.size})` : ''}`).join('')}`);
   const min = measured.get(`${service}/minimal`) ?? measured.get(`${service}/parallel`);
   if (lin && min) {
     const onlyMin = min.result.filter((x) => !lin.result.includes(x));

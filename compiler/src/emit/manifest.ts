@@ -10,11 +10,14 @@ import type { Artifact } from './artifact.ts';
 
 export const sha256 = (s: string | Uint8Array) => createHash('sha256').update(s).digest('hex');
 
+/** Sorts by path, by code point (the same on every locale). */
+const byPath = (a: { path: string }, b: { path: string }) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0);
+
 /** The stack's spec files with their sha256, sorted by path (manifest.json's `specs`). */
 export function specFiles(stack: Pick<StackModel, 'source' | 'services'>): { path: string; sha256: string }[] {
   return [stack.source, ...stack.services.map((s) => s.source)]
     .map((s) => ({ path: s.relPath, sha256: s.sha256 }))
-    .sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+    .sort(byPath);
 }
 
 export function emitManifest(stack: StackModel, artifacts: readonly Artifact[]): Artifact {
@@ -23,7 +26,7 @@ export function emitManifest(stack: StackModel, artifacts: readonly Artifact[]):
     stack: stack.name,
     specs: specFiles(stack),
     artifacts: [...artifacts]
-      .sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0))
+      .sort(byPath)
       .map((a) => ({
         path: a.path,
         sha256: sha256(a.content),

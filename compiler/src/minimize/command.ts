@@ -227,9 +227,10 @@ export async function runMinimize(argv: readonly string[], io: CliIo, deps: { si
   // Linear keeps a journal, run by run, that --resume goes on from (files: start is known later).
   const journalFile = path.join(outStackDir, 'minimize', `${service.name}-${o.what}.journal.jsonl`);
   let journal: Journal | undefined;
+  const journaled = o.strategy === 'linear' && o.what !== 'files';
   const journalFor = (items: readonly string[]) => journalHeader({ stack: model.name, service: service.name, what: o.what, strategy: o.strategy, seed: o.seed, start: items, keep: searchKeep(o, service), oracle: oracle.map((i) => i.id),
     specs: specsHash(model), restart: o.restart ?? 'stack', hardspec: COMPILER_VERSION, engine: { version: session.facts.version, kernel: session.facts.kernel }, startedAt });
-  if (o.strategy === 'linear' && o.what !== 'files') {
+  if (journaled) {
     try {
       if (o.resume) journal = readJournal(journalFile, journalFor(start));
       else if (existsSync(journalFile)) throw new JournalError(`an interrupted linear search left its journal at ${path.relative(io.cwd, journalFile)}: give --resume to go on from it, or delete it to start again`);
@@ -289,7 +290,7 @@ export async function runMinimize(argv: readonly string[], io: CliIo, deps: { si
       ?? new DockerBackend(sessions, service.name, o.what, controller.signal, recordingFor(recorder, o.what));
     // The time the interrupted search had taken counts on (elapsed of its last replayed run).
     const credit = journal?.runs.at(-1)?.elapsedMs ?? 0;
-    const writer = o.strategy === 'linear' && o.what !== 'files' ? new JournalWriter(journalFile, journal?.header ?? journalFor(start), journal?.runs ?? []) : undefined;
+    const writer = journaled ? new JournalWriter(journalFile, journal?.header ?? journalFor(start), journal?.runs ?? []) : undefined;
     if (journal) say(`resuming from ${path.relative(io.cwd, journalFile)}: ${journal.runs.length} run(s) of ${formatDuration(credit)} answered again without running`);
     const began = Date.now() - credit;
     const tty = Boolean(progress.isTTY);

@@ -162,15 +162,14 @@ export class Tester<D = undefined> implements Trials {
     const phase = this.phase;
     const reference = this.reference;
     const retries = this.options.retries ?? 2;
-    const done: { entries: { verdict: Verdict; detail: D | undefined; attempt: number; size: number; hash: string; removed: string[]; added: string[] }[]; error?: OracleError }[] = todo.map(() => ({ entries: [] }));
+    const done: { entries: { verdict: Verdict; detail: D | undefined; attempt: number; size: number; hash: string; removed: string[]; added: string[] }[]; ended?: true; error?: OracleError }[] = todo.map(() => ({ entries: [] }));
     // The log in the candidates' order: candidate i is logged once it and all before it ended.
-    const ended: boolean[] = todo.map(() => false);
     let logged = 0;
     // An onRun that throws (a journal write failing) stops the logging and the starting of
     // candidates; it is thrown once every lane's run has ended, and no run is logged twice.
     let onRunError: { error: unknown } | undefined;
     const flush = () => {
-      while (!onRunError && logged < todo.length && ended[logged]) {
+      while (!onRunError && logged < todo.length && done[logged]!.ended) {
         const d = done[logged++]!;
         for (const [j, e] of d.entries.entries()) {
           const entry: RunLog = { run: this.log.length + 1, phase, size: e.size, removed: e.removed, added: e.added, verdict: e.verdict, attempt: e.attempt };
@@ -208,7 +207,7 @@ export class Tester<D = undefined> implements Trials {
             break;
           }
         }
-        ended[i] = true;
+        done[i]!.ended = true;
         flush();
       }
     };
