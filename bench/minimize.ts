@@ -130,7 +130,7 @@ say(`# hardspec bench:minimize — ${new Date().toISOString()}`);
 say(`# machine: ${hostname()}, ${cpus().length} × ${cpus()[0]?.model ?? '?'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Linux ${release()}`);
 say(`# Docker's default profile: ${dockerDefaultUnconditional().length} names in its unconditional group; seed ${seed}`);
 say(`# services ${services.join(', ')}; strategies ${strategies.join(', ')}; start: docker-default without ptrace, personality`);
-say(`# linear restarts the whole stack per run (as by hand); the others restart the service under test (and its dependents); parallel runs ${lanes} candidates at once`);
+say(`# linear restarts the whole stack per run (as by hand); the others restart what a run needs (web: web and db; php: php, web and db; db: db alone); parallel runs ${lanes} candidates at once`);
 for (const strategy of strategies) {
   for (const service of services) {
     const m = await measure(service, strategy);

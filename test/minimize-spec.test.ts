@@ -12,7 +12,7 @@ import { minimize, type MinimizeBackend } from '../compiler/src/minimize/minimiz
 import { findFreePorts, remapPorts, remapUrl } from '../compiler/src/minimize/ports.ts';
 import { progressLine } from '../compiler/src/minimize/progress.ts';
 import { buildReport, formatSummary, validateReport } from '../compiler/src/minimize/report.ts';
-import { functionalInteractions, minimizeOverride, servicesToRestart, unhealthyElsewhere, withDependents } from '../compiler/src/minimize/stack-session.ts';
+import { functionalInteractions, minimizeOverride, recreatedByOracle, servicesToRestart, unhealthyElsewhere, withDependents } from '../compiler/src/minimize/stack-session.ts';
 import { applySpecChange, unifiedDiff } from '../compiler/src/minimize/write-spec.ts';
 import { readStack } from '../compiler/src/io/read-specs.ts';
 import { summarizeReport } from '../compiler/src/site/minimize-record.ts';
@@ -159,6 +159,17 @@ describe('candidates and the session model', () => {
     // The database holds the data: it starts from a fresh volume in every run.
     expect(servicesToRestart(model, 'web')).toEqual(['db', 'web']);
     expect(servicesToRestart(model, 'php')).toEqual(['db', 'php', 'web']);
+    // The persistence interaction recreates db with php and web up, so a db run restarts db alone.
+    expect([...recreatedByOracle(model)]).toEqual(['db']);
+    expect(servicesToRestart(model, 'db')).toEqual(['db']);
+    // Without that interaction nothing proves php survives a new db container: both restart with it.
+    const unproven = { ...model, interactions: model.interactions.filter((it) => it.check.kind !== 'persistence') };
+    expect(recreatedByOracle(unproven).size).toBe(0);
+    expect(servicesToRestart(unproven, 'db')).toEqual(['db', 'php', 'web']);
+    expect(servicesToRestart(unproven, 'web')).toEqual(['db', 'php', 'web']);
+    // A persistence check of the security probes proves nothing: only functional ones count.
+    const probeOnly = { ...model, interactions: model.interactions.map((it) => (it.check.kind === 'persistence' ? { ...it, purpose: 'security' as const } : it)) };
+    expect(servicesToRestart(probeOnly, 'db')).toEqual(['db', 'php', 'web']);
   });
 
   it('a service that did not come up is the candidate\'s failure only when it is the service under test or depends on it', async () => {

@@ -99,6 +99,13 @@ describe.skipIf(!ready)('hardspec minimize guestbook (real engine)', () => {
     const confirmWall = (report.runs.byPhase as { phase: string; wallMs: number }[]).find((p) => p.phase === 'confirm')!.wallMs;
     expect(confirmRuns).toHaveLength(2);
     expect(confirmWall).toBeLessThan(confirmRuns[0]!.durationMs + confirmRuns[1]!.durationMs);
+    // Once a lane's stack is up, a db run recreates db alone: the persistence interaction already
+    // proves that php and web survive a new db container.
+    const log = report.log as { scope: string; restarted: string[]; verdict: string }[];
+    const serviceRuns = log.filter((l) => l.scope === 'service');
+    expect(serviceRuns.length, JSON.stringify(log)).toBeGreaterThan(0);
+    expect(serviceRuns.map((l) => l.restarted)).toEqual(serviceRuns.map(() => ['db']));
+    expect(log.filter((l) => l.scope === 'stack' && l.verdict !== 'error').every((l) => l.restarted.join() === 'db,php,web')).toBe(true);
     expect(r.out).toMatch(/\(2 lanes\)/);
     expect(r.out).toMatch(/tearing the 2 stacks down/);
     expect(r.out).not.toMatch(/teardown left/);

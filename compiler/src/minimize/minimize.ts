@@ -78,8 +78,8 @@ export interface MinimizeOptions {
   readonly confirmRuns?: number;
   readonly retries?: number;
   /**
-   * What a run restarts: 'service' (the service under test and its dependents, when the rest is
-   * healthy) or 'stack' (everything from clean, as the manual method does). Default: 'stack' for
+   * What a run restarts: 'service' (servicesToRestart: the service under test, its dependents and
+   * the stateful services, when the rest is healthy) or 'stack' (everything from clean, as the manual method does). Default: 'stack' for
    * linear, 'service' for record.
    */
   readonly restart?: 'service' | 'stack';
@@ -125,7 +125,7 @@ export interface MinimizeResult {
   readonly confirmation: readonly { readonly verdict: RunOutcome['verdict']; readonly failed: readonly string[]; readonly error?: string }[];
   readonly confirmed: boolean;
   readonly flaky: boolean;
-  readonly log: readonly (RunLog & { readonly durationMs: number; readonly startMs?: number; readonly scope: RunOutcome['scope']; readonly failed: readonly string[]; readonly problems: readonly string[]; readonly error?: string })[];
+  readonly log: readonly (RunLog & { readonly durationMs: number; readonly startMs?: number; readonly scope: RunOutcome['scope']; readonly restarted: readonly string[]; readonly failed: readonly string[]; readonly problems: readonly string[]; readonly error?: string })[];
   /** Why the search stopped early, when it did. */
   readonly stopped?: string;
   /** Set when the search went on from a journal: the runs replayed from it, the time they had taken, and where they ran. */
@@ -201,7 +201,7 @@ export async function minimize(backend: MinimizeBackend, o: MinimizeOptions): Pr
       phases.set(log.phase, p);
       // A confirmation run's outcome is the last attempt of its candidate.
       if (log.phase === 'confirm' && last) confirmOutcomes.push(out);
-      outcomes.push({ ...log, durationMs: out.durationMs, ...(out.startMs !== undefined ? { startMs: out.startMs } : {}), scope: out.scope, failed: [...out.failed.map((f) => f.id), ...out.unhealthy.map((u) => `${u.service} (not healthy)`)], problems: [...out.unhealthy.map((u) => `${u.service}: ${u.reason}`), ...out.failed.map((f) => `${f.id}: ${f.problem}`)].map((p) => p.slice(0, 300)), ...(out.error ? { error: out.error } : {}) });
+      outcomes.push({ ...log, durationMs: out.durationMs, ...(out.startMs !== undefined ? { startMs: out.startMs } : {}), scope: out.scope, restarted: out.restarted, failed: [...out.failed.map((f) => f.id), ...out.unhealthy.map((u) => `${u.service} (not healthy)`)], problems: [...out.unhealthy.map((u) => `${u.service}: ${u.reason}`), ...out.failed.map((f) => `${f.id}: ${f.problem}`)].map((p) => p.slice(0, 300)), ...(out.error ? { error: out.error } : {}) });
       // The phases' estimates are set before their runs; a candidate done is one fewer still
       // expected (the confirmation's three are counted down one by one; a retried error is not).
       if (last) remaining = Math.max(0, remaining - 1);

@@ -84,7 +84,7 @@ export function buildReport(r: MinimizeResult, c: ReportContext): Record<string,
     ...(r.stopped ? { stopped: r.stopped } : {}),
     log: r.log.map((l) => ({
       run: l.run, phase: l.phase, size: l.size, removed: l.removed, added: l.added, verdict: l.verdict, attempt: l.attempt,
-      scope: l.scope, durationMs: l.durationMs, ...(l.startMs !== undefined ? { startMs: l.startMs } : {}), failed: l.failed, problems: l.problems, ...(l.error ? { error: l.error } : {}),
+      scope: l.scope, restarted: l.restarted, durationMs: l.durationMs, ...(l.startMs !== undefined ? { startMs: l.startMs } : {}), failed: l.failed, problems: l.problems, ...(l.error ? { error: l.error } : {}),
     })),
   };
 }

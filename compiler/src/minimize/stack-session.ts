@@ -118,16 +118,30 @@ export function unhealthyElsewhere<U extends { readonly service: string }>(model
 }
 
 /**
- * Pure: what a run restarts besides a fresh start: the service under test and what depends on
- * it (a dependent may hold its address), and every service with a named volume, recreated with
- * a fresh volume so each run sees the data the interactions expect (entries written by earlier
- * runs would otherwise pile up: the guestbook's page then no longer shows its seeded entry).
- * The dependents of a stateful service stay up: the persistence interaction proves they
- * survive its recreation. In model order.
+ * Pure: the services that a functional persistence check recreates (a new container, so a new
+ * address) while the rest of the stack stays up. Every run of the oracle then proves that their
+ * dependents survive their recreation.
+ */
+export function recreatedByOracle(model: StackModel): Set<string> {
+  return new Set(functionalInteractions(model).flatMap((it) => (it.check.kind === 'persistence' && it.check.service ? [it.check.service] : [])));
+}
+
+/**
+ * Pure: what a run restarts besides a fresh start, in model order:
+ * - the service under test and what depends on it (a dependent may hold its address: nginx
+ *   resolves php's once);
+ * - every service with a named volume, recreated with a fresh volume so each run sees the data
+ *   the interactions expect (entries written by earlier runs would otherwise pile up: the
+ *   guestbook's page then no longer shows its seeded entry), and what depends on it.
+ * A service that the oracle itself recreates with its dependents up (recreatedByOracle) restarts
+ * alone: each run proves again that they survive it, and restarting them would cost their
+ * start-up in every run.
  */
 export function servicesToRestart(model: StackModel, service: string): string[] {
-  const out = new Set(withDependents(model, service));
-  for (const s of model.services) if (s.volumes.some((v) => v.type === 'volume')) out.add(s.name);
+  const alone = recreatedByOracle(model);
+  const withItsDependents = (name: string) => (alone.has(name) ? [name] : withDependents(model, name));
+  const out = new Set(withItsDependents(service));
+  for (const s of model.services) if (s.volumes.some((v) => v.type === 'volume')) for (const n of withItsDependents(s.name)) out.add(n);
   return model.services.map((s) => s.name).filter((n) => out.has(n));
 }
 
@@ -270,7 +284,7 @@ export class StackSession {
 
   /**
    * One run: the candidate's artifacts, then the whole stack (first run, or after an error) or
-   * only `service` and its dependents recreated, then the functional interactions.
+   * only what servicesToRestart names recreated, then the functional interactions.
    * `beforeStart` runs just before containers are created (the recorder starts there).
    */
   async runCandidate(artifacts: readonly Artifact[], service: string, signal: AbortSignal, hooks: { beforeStart?: () => Promise<void>; forceStack?: boolean } = {}): Promise<RunOutcome> {
