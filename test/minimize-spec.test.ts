@@ -167,6 +167,10 @@ describe('candidates and the session model', () => {
     expect(recreatedByOracle(unproven).size).toBe(0);
     expect(servicesToRestart(unproven, 'db')).toEqual(['db', 'php', 'web']);
     expect(servicesToRestart(unproven, 'web')).toEqual(['db', 'php', 'web']);
+    // A read back from db itself (sql) does not go through php and web: it proves nothing of them.
+    const sqlRead = { ...model, interactions: model.interactions.map((it) => (it.check.kind === 'persistence' ? { ...it, check: { ...it.check, read: { kind: 'sql' as const, service: 'db', query: 'SELECT 1', expect: { contains: ['1'] } } } } : it)) };
+    expect(recreatedByOracle(sqlRead).size).toBe(0);
+    expect(servicesToRestart(sqlRead, 'db')).toEqual(['db', 'php', 'web']);
     // A persistence check of the security probes proves nothing: only functional ones count.
     const probeOnly = { ...model, interactions: model.interactions.map((it) => (it.check.kind === 'persistence' ? { ...it, purpose: 'security' as const } : it)) };
     expect(servicesToRestart(probeOnly, 'db')).toEqual(['db', 'php', 'web']);

@@ -472,6 +472,10 @@ describe('the interaction runner (fake engine)', () => {
     expect((bad.observed as { offending: string[] }).offending).toHaveLength(3);
     // The whole output is read (since 0), not only what came after some event.
     expect(engine.calls).toEqual(['logSince web', 'logSince web']);
+    expect(engine.logSinceMs).toEqual([0, 0]);
+    // The minimiser reads from its run's start: a container it kept holds earlier runs' output.
+    await runInteraction(interaction('web-log', check), runnerContext(engine, model, { logsSinceMs: 1_764_560_000_000 }));
+    expect(engine.logSinceMs).toEqual([0, 0, 1_764_560_000_000]);
   });
 
   it('log: quotes at most a few offending lines, each cut', () => {

@@ -3,8 +3,8 @@
  * StackRun, engine and interaction runner, fed with artifacts compiled in memory for each
  * candidate into a temporary generated folder.
  *
- * A *run* is one start of the stack (the first, and after an engine error) or of the service
- * under test and what depends on it, followed by the functional interactions. Every strategy
+ * A *run* is one start of the stack (the first, and after an engine error) or of what the
+ * candidate needs (servicesToRestart), followed by the functional interactions. Every strategy
  * counts runs the same way because every candidate goes through `runCandidate`.
  *
  * What the oracle sees: only interactions with `purpose: functional`. Security probes are never
@@ -26,7 +26,7 @@ import { DockerVerifierEngine } from '../verify/docker-engine.ts';
 import { connectDocker, engineFacts, EnvironmentError, nodeArch, removeLabelled, type EngineFacts } from '../verify/docker.ts';
 import { COMPOSE_PROJECT_LABEL, pidStartTime, StackRun, type ServiceState } from '../verify/lifecycle.ts';
 import { LABEL, runLabelMap } from '../verify/override.ts';
-import { runInteraction, specInteractions, type InteractionResult } from '../verify/runner.ts';
+import { runInteraction, servicesConcerned, specInteractions, type InteractionResult } from '../verify/runner.ts';
 import { ensureSecrets, Scrubber } from '../verify/secrets.ts';
 import { lastLines } from '../verify/streams.ts';
 import { findFreePorts, remapPorts } from './ports.ts';
@@ -119,11 +119,18 @@ export function unhealthyElsewhere<U extends { readonly service: string }>(model
 
 /**
  * Pure: the services that a functional persistence check recreates (a new container, so a new
- * address) while the rest of the stack stays up. Every run of the oracle then proves that their
- * dependents survive their recreation.
+ * address) with the rest of the stack up, and then reads back through every service that depends
+ * on them (an http or browser read whose entry reaches them through their dependents). Every run
+ * that passes the oracle then shows that those dependents survive a recreation.
  */
 export function recreatedByOracle(model: StackModel): Set<string> {
-  return new Set(functionalInteractions(model).flatMap((it) => (it.check.kind === 'persistence' && it.check.service ? [it.check.service] : [])));
+  const out = new Set<string>();
+  for (const it of functionalInteractions(model)) {
+    if (it.check.kind !== 'persistence' || !it.check.service) continue;
+    const through = new Set(servicesConcerned(it.check.read, model));
+    if (withDependents(model, it.check.service).every((d) => through.has(d))) out.add(it.check.service);
+  }
+  return out;
 }
 
 /**
@@ -134,8 +141,11 @@ export function recreatedByOracle(model: StackModel): Set<string> {
  *   the interactions expect (entries written by earlier runs would otherwise pile up: the
  *   guestbook's page then no longer shows its seeded entry), and what depends on it.
  * A service that the oracle itself recreates with its dependents up (recreatedByOracle) restarts
- * alone: each run proves again that they survive it, and restarting them would cost their
- * start-up in every run.
+ * alone: each passing run shows again that they survive it, and restarting them would cost their
+ * start-up in every run. It gets a fresh volume, where the persistence check keeps its volume:
+ * this assumes that the dependents also cope with a new, empty one, as the guestbook's do (the
+ * database seeds itself; an engine test shows it). A stack whose dependents set up the data at
+ * their own start needs --restart stack.
  */
 export function servicesToRestart(model: StackModel, service: string): string[] {
   const alone = recreatedByOracle(model);
@@ -364,7 +374,7 @@ export class StackSession {
         if (elsewhere.length) return this.errorOutcome(scope, restarted, started, `${elsewhere.map((u) => `${u.service}: ${u.reason}`).join('; ')} (neither the service under test nor a service that depends on it)`);
         return { verdict: 'fail', scope, restarted, durationMs: Date.now() - started, failed: [], unhealthy, startMs };
       }
-      const results = await this.runInteractions(signal);
+      const results = await this.runInteractions(signal, started);
       const failed = results.filter((r) => r.status === 'failed').map((r) => ({ id: r.id, problem: this.scrubber.scrub(r.problems?.[0] ?? 'failed') }));
       const interactionMs = Object.fromEntries(results.map((r) => [r.id, r.durationMs]));
       return { verdict: failed.length ? 'fail' : 'pass', scope, restarted, durationMs: Date.now() - started, failed, unhealthy: [], startMs, interactionMs };
@@ -398,7 +408,12 @@ export class StackSession {
     }
   }
 
-  private async runInteractions(signal: AbortSignal): Promise<InteractionResult[]> {
+  /**
+   * The oracle. Its `log` checks read only what was written since the run started (`since`): a
+   * container kept from an earlier run (php and web in a db search) holds what that run's
+   * candidate made it log, and would otherwise fail every later run.
+   */
+  private async runInteractions(signal: AbortSignal, since: number): Promise<InteractionResult[]> {
     const model = this.model;
     const engine = new DockerVerifierEngine(this.docker, this.stackRun, model, this.runId, {
       selinuxfs: existsSync('/sys/fs/selinux'),
@@ -410,7 +425,7 @@ export class StackSession {
     const evidenceDir = path.join(this.dir, 'evidence');
     const runToken = `${this.runId}r${this.runs}`;
     // The verdict needs no log tails: one read, no waiting for the logs to settle.
-    const rc = { engine, model, runToken, stackDir: this.o.stackDir, evidenceDir, scrubber: this.scrubber, browser: this.browser, signal, logSettle: { quietMs: 0, maxMs: 0 } };
+    const rc = { engine, model, runToken, stackDir: this.o.stackDir, evidenceDir, scrubber: this.scrubber, browser: this.browser, signal, logSettle: { quietMs: 0, maxMs: 0 }, logsSinceMs: since };
     const out: InteractionResult[] = [];
     for (const it of functionalInteractions(model)) {
       const r = await runInteraction(it, rc);

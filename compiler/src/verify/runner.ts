@@ -47,6 +47,12 @@ export interface RunnerContext {
   readonly logLines?: number;
   /** How failures' log tails settle before they are read (default LOG_SETTLE). */
   readonly logSettle?: LogSettle;
+  /**
+   * `log` checks read what was written from this time on (ms since the epoch). Unset (the
+   * verifier): since each container was created. The minimiser sets it to the run's start, as it
+   * keeps some containers from earlier runs, whose output belongs to those runs' candidates.
+   */
+  readonly logsSinceMs?: number;
 }
 
 /** Every spec interaction, in spec order: stack.md's first, then each service's (services by name). */
@@ -174,6 +180,7 @@ export async function runInteraction(it: InteractionModel, rc: RunnerContext): P
     const ctx: CheckContext = {
       engine: rc.engine, model: rc.model, runToken: rc.runToken, stackDir: rc.stackDir, evidenceDir: rc.evidenceDir,
       interactionId: it.id, signal, runSignal: rc.signal, timeoutMs: it.timeoutMs, scrubber: rc.scrubber, browser: rc.browser,
+      ...(rc.logsSinceMs !== undefined ? { logsSinceMs: rc.logsSinceMs } : {}),
     };
     try {
       return await runCheck(it.check, ctx);

@@ -1,7 +1,8 @@
 /**
  * `log`: none of the given texts appears in the output (stdout and stderr) the service's container
  * has written since it was created, restarts included (an outage's stop and start keep the
- * container). Programs report much of what a seccomp allowlist refuses them only there: nginx's
+ * container); in a minimiser run, since the run started (a container kept from an earlier run
+ * holds that run's output). Programs report much of what a seccomp allowlist refuses them only there: nginx's
  * `sigprocmask() failed (1: Operation not permitted)` at start-up leaves it serving pages but with
  * its signals unblocked, and its stop then hangs now and then. Put it after the interactions that
  * exercise the service.
@@ -31,7 +32,7 @@ export function findLacking(text: string, lacks: readonly string[]): { counts: R
 }
 
 export async function runLogCheck(check: LogCheck, ctx: CheckContext): Promise<CheckOutcome> {
-  const text = ctx.scrubber.scrub(await ctx.engine.logSince(check.service, 0));
+  const text = ctx.scrubber.scrub(await ctx.engine.logSince(check.service, ctx.logsSinceMs ?? 0));
   const { counts, lines, total, read } = findLacking(text, check.lacks);
   const shown = check.lacks.map((t) => [t, ctx.scrubber.scrub(t)] as const);
   const observed = { service: check.service, lines: read, found: Object.fromEntries(shown.map(([t, s]) => [s, counts[t]!])), offending: lines };

@@ -45,6 +45,8 @@ export interface CheckContext {
   readonly timeoutMs: number;
   readonly scrubber: Scrubber;
   readonly browser: BrowserPool;
+  /** `log` checks read from this time on (ms since the epoch); unset: since the container was created. */
+  readonly logsSinceMs?: number;
 }
 
 export function outcome(problems: readonly string[], method: readonly Method[], observed: Record<string, unknown>, extra: { screenshot?: string } = {}): CheckOutcome {
