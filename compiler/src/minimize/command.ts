@@ -86,10 +86,10 @@ and proves it with three confirmation runs. Needs root and the local Docker engi
   --keep LIST       items every candidate holds and the search never removes, comma-separated,
                     or none; replaces the default, while the spec's seccomp.keep always holds
                                            [default for syscalls: restart_syscall,rt_sigreturn]
-  --restart WHAT    what each run restarts: service (the service under test and what depends
-                    on it, unless the oracle's persistence check recreates it, and the services
-                    with named volumes) or stack (everything, as by hand)
-                                                   [default: stack for linear, else service]
+  --restart WHAT    what each run restarts: service (the service under test and the services
+                    with named volumes, each with what depends on it, unless a persistence
+                    interaction recreates it and reads back through those) or stack
+                    (everything, as by hand)       [default: stack for linear, else service]
   --resume          go on with an interrupted --strategy linear search from its journal,
                     <out>/<stack>/minimize/<service>-<what>.journal.jsonl (written run by run,
                     removed when the search ends): its runs are answered again without running
