@@ -12,7 +12,7 @@
  * --report-only runs nothing: it prints the table (and ratios) from the reports measured so far.
  *
  * Needs root, the Docker engine, bpftrace and Chromium. Not part of CI: linear alone takes two to three
- * hours per service (291 whole-stack runs of 20 to 35 s). Each measurement is appended to bench/results/minimize-<date>.txt as it ends,
+ * hours per service (291 whole-stack runs of 20 to 41 s). Each measurement is appended to bench/results/minimize-<date>.txt as it ends,
  * and the reports are kept in bench/results/minimize-<date>/<strategy>/.
  */
 import { cpus, hostname, release, totalmem } from 'node:os';
