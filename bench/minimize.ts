@@ -23,6 +23,9 @@ import { fileURLToPath } from 'node:url';
 import { runMain } from '../compiler/src/cli/main.ts';
 import { dockerDefaultUnconditional } from '../compiler/src/emit/seccomp/docker-default.ts';
 import { formatDuration } from '../compiler/src/minimize/report.ts';
+import { servicesToRestart } from '../compiler/src/minimize/stack-session.ts';
+import { readStack } from '../compiler/src/io/read-specs.ts';
+import { compile } from '../compiler/src/pipeline.ts';
 
 const REPO = fileURLToPath(new URL('..', import.meta.url));
 type Strategy = 'default' | 'minimal' | 'parallel' | 'strict' | 'linear';
@@ -130,7 +133,10 @@ say(`# hardspec bench:minimize — ${new Date().toISOString()}`);
 say(`# machine: ${hostname()}, ${cpus().length} × ${cpus()[0]?.model ?? '?'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Linux ${release()}`);
 say(`# Docker's default profile: ${dockerDefaultUnconditional().length} names in its unconditional group; seed ${seed}`);
 say(`# services ${services.join(', ')}; strategies ${strategies.join(', ')}; start: docker-default without ptrace, personality`);
-say(`# linear restarts the whole stack per run (as by hand); the others restart what a run needs (web: web and db; php: php, web and db; db: db alone); parallel runs ${lanes} candidates at once`);
+// What a run of the other strategies restarts, as the minimiser decides it for these specs.
+const model = compile([await readStack(path.join(specs, 'guestbook'), path.join(specs, 'generated'), REPO)]).stacks[0]!.model;
+const restarts = services.map((s) => `${s}: ${servicesToRestart(model, s).join(', ')}`).join('; ');
+say(`# linear restarts the whole stack per run (as by hand); the others restart what a run needs (${restarts}); parallel runs ${lanes} candidates at once`);
 for (const strategy of strategies) {
   for (const service of services) {
     const m = await measure(service, strategy);

@@ -78,9 +78,9 @@ export interface MinimizeOptions {
   readonly confirmRuns?: number;
   readonly retries?: number;
   /**
-   * What a run restarts: 'service' (servicesToRestart: the service under test, its dependents and
-   * the stateful services, when the rest is healthy) or 'stack' (everything from clean, as the manual method does). Default: 'stack' for
-   * linear, 'service' for record.
+   * What a run restarts: 'service' (what servicesToRestart names, when the rest is healthy) or
+   * 'stack' (everything from clean, as the manual method does). Default: 'stack' for linear,
+   * 'service' for record.
    */
   readonly restart?: 'service' | 'stack';
   /**

@@ -2,10 +2,10 @@
  * `log`: none of the given texts appears in the output (stdout and stderr) the service's container
  * has written since it was created, restarts included (an outage's stop and start keep the
  * container); in a minimiser run, since the run started (a container kept from an earlier run
- * holds that run's output). Programs report much of what a seccomp allowlist refuses them only there: nginx's
- * `sigprocmask() failed (1: Operation not permitted)` at start-up leaves it serving pages but with
- * its signals unblocked, and its stop then hangs now and then. Put it after the interactions that
- * exercise the service.
+ * holds that run's output). Programs report much of what a seccomp allowlist refuses them only
+ * there: nginx's `sigprocmask() failed (1: Operation not permitted)` at start-up leaves it serving
+ * pages but with its signals unblocked, and its stop then hangs now and then. Put it after the
+ * interactions that exercise the service.
  */
 import type { LogCheck } from '../../model/types.ts';
 import { quoteLine } from '../streams.ts';
