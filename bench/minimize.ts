@@ -24,8 +24,8 @@ import { runMain } from '../compiler/src/cli/main.ts';
 import { dockerDefaultUnconditional } from '../compiler/src/emit/seccomp/docker-default.ts';
 import { formatDuration } from '../compiler/src/minimize/report.ts';
 import { servicesToRestart } from '../compiler/src/minimize/stack-session.ts';
-import { readStack } from '../compiler/src/io/read-specs.ts';
-import { compile } from '../compiler/src/pipeline.ts';
+import { compileFromDisk } from '../compiler/src/cli/compile-command.ts';
+import { formatDiagnostic } from '../compiler/src/diagnostics/report.ts';
 
 const REPO = fileURLToPath(new URL('..', import.meta.url));
 type Strategy = 'default' | 'minimal' | 'parallel' | 'strict' | 'linear';
@@ -134,7 +134,11 @@ say(`# machine: ${hostname()}, ${cpus().length} × ${cpus()[0]?.model ?? '?'}, $
 say(`# Docker's default profile: ${dockerDefaultUnconditional().length} names in its unconditional group; seed ${seed}`);
 say(`# services ${services.join(', ')}; strategies ${strategies.join(', ')}; start: docker-default without ptrace, personality`);
 // What a run of the other strategies restarts, as the minimiser decides it for these specs.
-const model = compile([await readStack(path.join(specs, 'guestbook'), path.join(specs, 'generated'), REPO)]).stacks[0]!.model;
+const compiled = await compileFromDisk({ stdout: process.stdout, stderr: process.stderr, cwd: REPO, env: process.env }, path.join(specs, 'guestbook'), path.join(specs, 'generated'), true);
+const model = compiled.stacks[0]?.model;
+if (!model || compiled.diagnostics.some((d) => d.severity === 'error')) {
+  throw new Error(`the bench's copy of specs/guestbook does not compile:\n${compiled.diagnostics.map((d) => formatDiagnostic(d)).join('\n')}`);
+}
 const restarts = services.map((s) => `${s}: ${servicesToRestart(model, s).join(', ')}`).join('; ');
 say(`# linear restarts the whole stack per run (as by hand); the others restart what a run needs (${restarts}); parallel runs ${lanes} candidates at once`);
 for (const strategy of strategies) {
